@@ -1,0 +1,201 @@
+"""The pipeline: run every stage on the original texts, settle overlaps, assign placeholders."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import load_yaml
+from pipeline.errors import ConfigError, PipelineError
+from pipeline.placeholders import DEFAULT_FORMAT, PlaceholderFormat, digit_prefixes
+from pipeline.restore import deanonymize
+from pipeline.spans import Span, resolve_overlaps
+from pipeline.stages import STAGE_KINDS, Stage
+
+_DIGITS = re.compile(r"\d+")
+
+# Top-level keys that belong to the proxy and other tools; the pipeline reads only its own.
+PIPELINE_KEYS = {"pipeline", "placeholder"}
+
+
+@dataclass(frozen=True)
+class AnonymizeResult:
+    """One anonymized text and its ``{placeholder: original}`` map."""
+
+    text: str
+    items: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnonymizeManyResult:
+    """Several texts anonymized with one mapping (the same value, the same placeholder)."""
+
+    texts: list[str]
+    items: dict[str, str] = field(default_factory=dict)
+
+
+class Pipeline:
+    """An ordered list of stages plus a placeholder format.
+
+    Stages all look at the original text; where their spans overlap, the longer span wins and
+    on a tie the stage listed first (DESIGN invariant 2).
+    """
+
+    def __init__(self, stages: Sequence[Stage], placeholder: str = DEFAULT_FORMAT) -> None:
+        self.stages = list(stages)
+        self.placeholder = PlaceholderFormat(placeholder)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> Pipeline:
+        """Load an anonymize-rs style YAML file (``pipeline:`` list of stages)."""
+        return cls.from_dict(load_yaml(path), base_dir=Path(path).resolve().parent)
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any], base_dir: str | os.PathLike[str] = ".") -> Pipeline:
+        """Build from an already parsed config; relative files resolve against ``base_dir``."""
+        if not isinstance(config, dict):
+            raise ConfigError("", "the config must be a mapping with a 'pipeline' list")
+        stages_raw = config.get("pipeline")
+        if not isinstance(stages_raw, list) or not stages_raw:
+            raise ConfigError("pipeline", "expected a non-empty list of stages")
+        stages: list[Stage] = []
+        try:
+            for index, raw in enumerate(stages_raw):
+                stages.append(build_stage(raw, index, Path(base_dir)))
+            return cls(stages, config.get("placeholder", DEFAULT_FORMAT))
+        except BaseException:
+            for stage in stages:
+                stage.close()
+            raise
+
+    # -- detection ---------------------------------------------------------------------------
+
+    def analyze(self, text: str) -> list[Span]:
+        """The spans that would be replaced in ``text``, overlaps settled, sorted by start."""
+        return self.analyze_many([text])[0]
+
+    def analyze_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        found = [stage.detect_many(texts) for stage in self.stages]
+        return self._settle(texts, found)
+
+    async def analyze_many_async(self, texts: Sequence[str]) -> list[list[Span]]:
+        found = await asyncio.gather(*(s.detect_many_async(texts) for s in self.stages))
+        return self._settle(texts, found)
+
+    def _settle(self, texts: Sequence[str], found: Sequence[list[list[Span]]]) -> list[list[Span]]:
+        return [
+            resolve_overlaps((span for per_stage in found for span in per_stage[i]), len(text))
+            for i, text in enumerate(texts)
+        ]
+
+    # -- anonymization -----------------------------------------------------------------------
+
+    def anonymize(self, text: str) -> AnonymizeResult:
+        many = self.anonymize_many([text])
+        return AnonymizeResult(many.texts[0], many.items)
+
+    def anonymize_many(self, texts: Sequence[str]) -> AnonymizeManyResult:
+        """Anonymize all ``texts`` with one mapping, numbered in order of first appearance."""
+        texts = _check_texts(texts)
+        return self._replace(texts, self.analyze_many(texts))
+
+    async def anonymize_async(self, text: str) -> AnonymizeResult:
+        many = await self.anonymize_many_async([text])
+        return AnonymizeResult(many.texts[0], many.items)
+
+    async def anonymize_many_async(self, texts: Sequence[str]) -> AnonymizeManyResult:
+        """What the proxy calls: stages run concurrently, NER batches across requests."""
+        texts = _check_texts(texts)
+        spans = await self.analyze_many_async(texts)
+        if sum(map(len, texts)) > 200_000:
+            return await asyncio.to_thread(self._replace, texts, spans)
+        return self._replace(texts, spans)
+
+    def _replace(self, texts: list[str], spans: list[list[Span]]) -> AnonymizeManyResult:
+        items = assign_placeholders(texts, spans, self.placeholder)
+        by_value = {original: placeholder for placeholder, original in items.items()}
+        out = []
+        for text, text_spans in zip(texts, spans, strict=True):
+            pieces, pos = [], 0
+            for span in text_spans:
+                pieces.append(text[pos : span.start])
+                pieces.append(by_value[text[span.start : span.end]])
+                pos = span.end
+            pieces.append(text[pos:])
+            out.append("".join(pieces))
+        for original, anonymized in zip(texts, out, strict=True):
+            if deanonymize(anonymized, items) != original:
+                # Unreachable with sane stage names; refusing beats returning a lossy mapping.
+                raise PipelineError("placeholders would be ambiguous in this text; not anonymized")
+        return AnonymizeManyResult(out, items)
+
+    def close(self) -> None:
+        for stage in self.stages:
+            stage.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def build_stage(raw: Any, index: int, base_dir: Path) -> Stage:
+    """One ``pipeline[i]`` entry -> a Stage of its ``kind``."""
+    path = f"pipeline[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "expected a mapping with a 'kind'")
+    kind = raw.get("kind")
+    if kind not in STAGE_KINDS:
+        known = ", ".join(STAGE_KINDS)
+        raise ConfigError(f"{path}.kind", f"unknown kind {kind!r} (known: {known})")
+    return STAGE_KINDS[kind].from_config(raw, path, base_dir, index)
+
+
+def assign_placeholders(
+    texts: Sequence[str], spans: Sequence[Sequence[Span]], fmt: PlaceholderFormat
+) -> dict[str, str]:
+    """``{placeholder: original}`` in order of first appearance; one placeholder per value.
+
+    An index is skipped when its placeholder already occurs in the input, or when, because
+    digits follow the value somewhere, it would read as a longer placeholder in the output.
+    """
+    first_label: dict[str, str] = {}
+    digits_after: dict[str, set[str]] = {}
+    for text, text_spans in zip(texts, spans, strict=True):
+        for span in text_spans:
+            value = text[span.start : span.end]
+            first_label.setdefault(value, span.label)
+            if fmt.ends_with_index:
+                follow = _DIGITS.match(text, span.end)
+                if follow:
+                    digits_after.setdefault(value, set()).add(follow.group())
+    taken: dict[str, set[int]] = {}
+    counters: dict[str, int] = {}
+    items: dict[str, str] = {}
+    for value, name in first_label.items():
+        if name not in taken:
+            taken[name] = fmt.taken_indexes(name, texts)
+        index = counters.get(name, 0)
+        while index in taken[name]:
+            index += 1
+        counters[name] = index + 1
+        for digits in digits_after.get(value, ()):
+            taken[name].update(digit_prefixes(str(index) + digits))
+        items[fmt.render(name, index)] = value
+    return items
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("anonymize_many takes a list of texts, not one string")
+    out = list(texts)
+    for text in out:
+        if not isinstance(text, str):
+            raise TypeError(f"texts must be strings, got {type(text).__name__}")
+    return out
