@@ -182,7 +182,8 @@ def assign_placeholders(
         if name not in taken:
             taken[name] = fmt.taken_indexes(name, texts)
         index = counters.get(name, 0)
-        while index in taken[name]:
+        # Two names can render alike ("A" 10 and "A1" 0): a placeholder is never given twice.
+        while index in taken[name] or fmt.render(name, index) in items:
             index += 1
         counters[name] = index + 1
         for digits in digits_after.get(value, ()):
