@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,9 @@ class Pipeline:
     def __init__(self, stages: Sequence[Stage], placeholder: str = DEFAULT_FORMAT) -> None:
         self.stages = list(stages)
         self.placeholder = PlaceholderFormat(placeholder)
+        #: Called as ``on_stage_done(stage, seconds)`` after each stage of an async call, so a
+        #: server can export per-stage latency without the library knowing about metrics.
+        self.on_stage_done: Callable[[Stage, float], None] | None = None
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> Pipeline:
@@ -84,8 +88,17 @@ class Pipeline:
         return self._settle(texts, found)
 
     async def analyze_many_async(self, texts: Sequence[str]) -> list[list[Span]]:
-        found = await asyncio.gather(*(s.detect_many_async(texts) for s in self.stages))
+        found = await asyncio.gather(*(self._timed(stage, texts) for stage in self.stages))
         return self._settle(texts, found)
+
+    async def _timed(self, stage: Stage, texts: Sequence[str]) -> list[list[Span]]:
+        if self.on_stage_done is None:
+            return await stage.detect_many_async(texts)
+        started = time.perf_counter()
+        try:
+            return await stage.detect_many_async(texts)
+        finally:
+            self.on_stage_done(stage, time.perf_counter() - started)
 
     def _settle(self, texts: Sequence[str], found: Sequence[list[list[Span]]]) -> list[list[Span]]:
         return [

@@ -32,7 +32,8 @@ def test_empty_items_and_empty_text() -> None:
 
 
 def test_placeholder_split_over_chunks_comes_back_whole() -> None:
-    assert stream(ITEMS, ["I ate FRUIT_", "FLASH0 and FRUIT_REG", "EX0."]) == "I ate apple and plum."
+    chunks = ["I ate FRUIT_", "FLASH0 and FRUIT_REG", "EX0."]
+    assert stream(ITEMS, chunks) == "I ate apple and plum."
 
 
 def test_stream_holds_back_only_a_possible_placeholder_prefix() -> None:
