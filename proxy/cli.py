@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from pipeline import ConfigError, Pipeline, PipelineError, deanonymize
+from proxy.server_cli import add_server_command
 
 
 def _anonymize(args: argparse.Namespace) -> int:
@@ -52,12 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="JSON file: {placeholder: original} or the output of anonymize")
     restore.set_defaults(run=_deanonymize)
 
-    try:
-        from proxy.server_cli import add_server_command
-    except ImportError:  # the server lands with the proxy issue
-        pass
-    else:
-        add_server_command(commands)
+    add_server_command(commands)
     return parser
 
 

@@ -219,7 +219,8 @@ def _check(option: Option, raw: dict[str, Any], path: str) -> Any:
     where = path if path.startswith(("--", ENV_PREFIX)) else None
     try:
         if option.kind == "str":
-            if raw.get(key) is None:
+            # ``${VAR:-}`` in YAML yields "": an optional secret left empty means "not set".
+            if raw.get(key) is None or (raw.get(key) == "" and option.default is None):
                 return option.default
             return get_str(raw, key, path if where is None else "")
         if option.kind in ("int", "float"):

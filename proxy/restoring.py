@@ -1,0 +1,63 @@
+"""Putting originals back into answers while counting what was restored (for metrics).
+
+Same semantics as ``pipeline.deanonymize`` (longest placeholder first, one pass); only the
+counting is added, per placeholder label, never per value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+
+from pipeline import StreamingDeanonymizer
+
+
+class Restorer:
+    """One request's ``{placeholder: original}`` map, applied to any number of answer texts."""
+
+    def __init__(self, items: Mapping[str, str], label_of: Callable[[str], str]) -> None:
+        self.items = dict(items)
+        self._label_of = label_of
+        self.restored: Counter[str] = Counter()
+        keys = sorted(self.items, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, keys))) if keys else None
+
+    def text(self, text: str) -> str:
+        """``text`` with every known placeholder replaced by its original."""
+        if self._pattern is None or not text:
+            return text
+
+        def swap(match: re.Match[str]) -> str:
+            self.restored[self._label_of(match.group())] += 1
+            return self.items[match.group()]
+
+        return self._pattern.sub(swap, text)
+
+    def count(self, anonymized: str) -> None:
+        """Count the placeholders of a text restored elsewhere (by a streaming deanonymizer)."""
+        if self._pattern is not None:
+            for match in self._pattern.finditer(anonymized):
+                self.restored[self._label_of(match.group())] += 1
+
+    def streaming(self) -> CountingStream:
+        return CountingStream(self)
+
+
+class CountingStream:
+    """A ``StreamingDeanonymizer`` that reports its placeholders to the restorer at the end."""
+
+    def __init__(self, restorer: Restorer) -> None:
+        self._restorer = restorer
+        self._inner = StreamingDeanonymizer(restorer.items)
+        self._seen: list[str] = []
+
+    def feed(self, chunk: str) -> str:
+        if self._restorer.items:
+            self._seen.append(chunk)
+        return self._inner.feed(chunk)
+
+    def finish(self) -> str:
+        self._restorer.count("".join(self._seen))
+        self._seen = []
+        return self._inner.finish()

@@ -1,0 +1,65 @@
+"""What every handler needs, stored once on the app under one typed key."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from pipeline import AnonymizeManyResult, Pipeline
+from proxy.errors import anonymization_failed, store_unavailable
+from proxy.logs import log_event
+from proxy.metrics import Metrics
+from proxy.settings import Settings
+from proxy.store import ItemStore, StoreError
+from proxy.upstream import Upstream
+
+
+@dataclass
+class ProxyState:
+    settings: Settings
+    pipeline: Pipeline
+    store: ItemStore
+    upstream: Upstream
+    metrics: Metrics
+    label_of: Callable[[str], str]
+    shutting_down: bool = False
+    extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    async def anonymize(self, texts: Sequence[str]) -> AnonymizeManyResult:
+        """All texts of one request in one call (one mapping); any failure -> 503."""
+        if not texts:
+            return AnonymizeManyResult([], {})
+        start = time.perf_counter()
+        try:
+            result = await self.pipeline.anonymize_many_async(texts)
+        except Exception as exc:  # fail closed whatever went wrong; log only the type
+            log_event("pipeline_failed", error_type=type(exc).__name__)
+            raise anonymization_failed() from None
+        finally:
+            self.metrics.pipeline_seconds.labels(stage="all").observe(time.perf_counter() - start)
+        for label, count in self.entity_counts(result.items).items():
+            self.metrics.entities.labels(label=label).inc(count)
+        return result
+
+    def entity_counts(self, items: dict[str, str]) -> dict[str, int]:
+        return dict(Counter(self.label_of(p) for p in items))
+
+    async def remember(self, request_id: str, items: dict[str, str]) -> None:
+        """Write the map before anything goes upstream; a store failure -> 503."""
+        try:
+            await self.store.put(request_id, items)
+        except StoreError as exc:
+            self.metrics.store_errors.labels(operation="put").inc()
+            log_event("store_failed", operation="put", error=str(exc))
+            raise store_unavailable() from None
+
+
+STATE: web.AppKey[ProxyState] = web.AppKey("state", ProxyState)
+
+
+def state_of(request: web.Request) -> ProxyState:
+    return request.app[STATE]

@@ -1,0 +1,156 @@
+"""Where item maps live between the request and a later restore: Redis, or memory for a laptop.
+
+Each proxied request's ``{placeholder: original}`` map is written under its request id with a
+TTL, in one round trip (``SET key value EX ttl``), before anything goes upstream. With a key
+configured the stored value is AES-GCM encrypted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from proxy.crypto import ItemCipher
+
+
+class StoreError(Exception):
+    """The store could not be reached or answered wrongly; callers fail closed."""
+
+
+class ItemStore(ABC):
+    """Item maps by request id, each with a time to live."""
+
+    def __init__(self, ttl_seconds: int, key_prefix: str, key: bytes | None) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.key_prefix = key_prefix
+        self._cipher = ItemCipher(key) if key else None
+
+    @property
+    def encrypted(self) -> bool:
+        return self._cipher is not None
+
+    def key_for(self, request_id: str) -> str:
+        return self.key_prefix + request_id
+
+    async def put(self, request_id: str, items: dict[str, str]) -> None:
+        key = self.key_for(request_id)
+        await self._set(key, self._seal(key, items), self.ttl_seconds)
+
+    async def get(self, request_id: str) -> dict[str, str] | None:
+        """The stored map, or None when it never existed or has expired."""
+        key = self.key_for(request_id)
+        blob = await self._get(key)
+        return None if blob is None else self._open(key, blob)
+
+    def _seal(self, key: str, items: dict[str, str]) -> bytes:
+        plain = json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
+        return self._cipher.encrypt(plain, key) if self._cipher else plain
+
+    def _open(self, key: str, blob: bytes) -> dict[str, str]:
+        plain = self._cipher.decrypt(blob, key) if self._cipher else blob
+        items = json.loads(plain)
+        if not isinstance(items, dict):
+            raise StoreError("stored item map has the wrong shape")
+        return items
+
+    @abstractmethod
+    async def _set(self, key: str, blob: bytes, ttl: int) -> None: ...
+
+    @abstractmethod
+    async def _get(self, key: str) -> bytes | None: ...
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise ``StoreError`` when the store does not answer."""
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisItemStore(ItemStore):
+    """Redis (standalone, TLS, unix socket or cluster) through one connection pool."""
+
+    def __init__(self, client: Any, ttl_seconds: int, key_prefix: str,
+                 key: bytes | None) -> None:
+        super().__init__(ttl_seconds, key_prefix, key)
+        self.client = client
+
+    async def _set(self, key: str, blob: bytes, ttl: int) -> None:
+        try:
+            await self.client.set(key, blob, ex=ttl)
+        except (RedisError, OSError) as exc:
+            raise StoreError(f"redis SET failed: {type(exc).__name__}") from None
+
+    async def _get(self, key: str) -> bytes | None:
+        try:
+            return await self.client.get(key)
+        except (RedisError, OSError) as exc:
+            raise StoreError(f"redis GET failed: {type(exc).__name__}") from None
+
+    async def ping(self) -> None:
+        try:
+            await self.client.ping()
+        except (RedisError, OSError) as exc:
+            raise StoreError(f"redis PING failed: {type(exc).__name__}") from None
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class MemoryItemStore(ItemStore):
+    """One process only (``memory://``): same TTL semantics, nothing shared or persisted."""
+
+    def __init__(self, ttl_seconds: int, key_prefix: str, key: bytes | None) -> None:
+        super().__init__(ttl_seconds, key_prefix, key)
+        self._data: dict[str, tuple[float, bytes]] = {}
+        self._writes = 0
+
+    async def _set(self, key: str, blob: bytes, ttl: int) -> None:
+        now = time.monotonic()
+        self._data[key] = (now + ttl, blob)
+        self._writes += 1
+        if self._writes % 1024 == 0:  # sweep now and then so expired maps do not pile up
+            self._data = {k: v for k, v in self._data.items() if v[0] > now}
+
+    async def _get(self, key: str) -> bytes | None:
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            del self._data[key]
+            return None
+        return entry[1]
+
+    def ttl_of(self, request_id: str) -> float | None:
+        """Seconds left for a map (tests and diagnostics)."""
+        entry = self._data.get(self.key_for(request_id))
+        return None if entry is None else max(0.0, entry[0] - time.monotonic())
+
+    async def ping(self) -> None:
+        return None
+
+
+def open_store(url: str, *, ttl_seconds: int, key_prefix: str, key: bytes | None,
+               cluster: bool = False, timeout_seconds: float = 2.0) -> ItemStore:
+    """A store for ``url``. Connections open lazily: a down Redis fails requests, not start-up."""
+    if url.startswith("memory://"):
+        return MemoryItemStore(ttl_seconds, key_prefix, key)
+    options: dict[str, Any] = {
+        "socket_connect_timeout": timeout_seconds,
+        "socket_timeout": timeout_seconds,
+        # A blip is retried quickly; a Redis that is down fails the request within ~0.1 s.
+        "retry": Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=2),
+    }
+    if cluster:
+        client = RedisCluster.from_url(url, **options)
+    else:
+        client = aioredis.from_url(url, health_check_interval=30, **options)
+    return RedisItemStore(client, ttl_seconds, key_prefix, key)

@@ -1,0 +1,109 @@
+"""The console script as a real process: start-up, a round trip, config errors, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.proxy.conftest import FRUITS, ROOT, FakeUpstream
+
+SCRIPT = Path(sys.executable).parent / "anonymize-proxy"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def start_server(*args: str, env: dict[str, str] | None = None,
+                       ) -> asyncio.subprocess.Process:
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("ANONYMIZE_PROXY_")}
+    return await asyncio.create_subprocess_exec(
+        str(SCRIPT), "server", *args, cwd=ROOT, env={**clean_env, **(env or {})},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            if process.returncode is not None:
+                raise AssertionError((await process.stderr.read()).decode())
+            try:
+                async with session.get(url + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+    raise AssertionError("the server did not come up")
+
+
+async def test_server_process_round_trip_and_graceful_sigterm(upstream: FakeUpstream) -> None:
+    import openai
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = await start_server(
+        "-c", str(FRUITS), "-b", "127.0.0.1", "-p", str(port), "--upstream", upstream.url + "/v1",
+        env={"ANONYMIZE_PROXY_REDIS_URL": "memory://", "ANONYMIZE_PROXY_LOG_FORMAT": "json",
+             "ANONYMIZE_PROXY_SHUTDOWN_GRACE_SECONDS": "10"})
+    try:
+        await wait_healthy(url, process)
+        client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="sk-x", max_retries=0)
+        answer = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "apples and plums"}])
+        assert answer.choices[0].message.content == "You said: apples and plums"
+        assert "apples" not in upstream.all_received()
+
+        # A slow stream is open when SIGTERM arrives: it finishes, new connections are refused.
+        upstream.cuts = list(range(1, 60, 4))
+        upstream.chunk_delay = 0.1
+        stream = await client.chat.completions.create(
+            model="m", stream=True, messages=[{"role": "user", "content": "cherries and apples"}])
+        pieces = []
+        async for chunk in stream:
+            pieces.append(chunk.choices[0].delta.content or "")
+            if len(pieces) == 2:
+                process.send_signal(signal.SIGTERM)
+                await asyncio.sleep(0.3)
+                with pytest.raises(aiohttp.ClientConnectionError):
+                    async with aiohttp.ClientSession() as session:
+                        await session.get(url + "/healthz")
+        assert "".join(pieces) == "You said: cherries and apples"
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = (await process.stderr.read()).decode()
+    lines = [json.loads(line) for line in log.splitlines() if line.strip()]
+    events = [line["event"] for line in lines]
+    assert "shutting_down" in events and events[-1] == "stopped"
+    assert any(line.get("route") == "/v1/chat/completions" and line.get("stream")
+               for line in lines)
+    for fruit in ("apples", "plums", "cherries"):
+        assert fruit not in log
+
+
+async def test_bad_config_stops_start_up_with_the_yaml_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pipeline:\n  - kind: regex\n    name: X\n    patterns: ['(']\n")
+    process = await start_server("-c", str(bad), "-p", str(free_port()))
+    _, err = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 2
+    assert "pipeline[0].patterns[0]" in err.decode()
+
+    bad.write_text("pipeline:\n  - kind: regex\n    name: X\n    patterns: [a]\n"
+                   "upstream:\n  total_timeout_seconds: soon\n")
+    process = await start_server("-c", str(bad), "-p", str(free_port()))
+    _, err = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 2
+    assert "upstream.total_timeout_seconds" in err.decode()
