@@ -1,0 +1,108 @@
+"""Texts in, entity spans out: tokenize, window, batch through the model, merge, decode."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.ner.batcher import WindowBatcher
+from pipeline.ner.labels import LabelMap
+from pipeline.ner.model import OnnxTokenClassifier
+from pipeline.ner.windows import Window, plan_windows
+from pipeline.spans import Span
+
+# Above this many characters tokenizing and decoding leave the event loop too.
+OFF_LOOP_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class NerOptions:
+    """Tuning of the ``ner`` stage; every field has a YAML key of the same name."""
+
+    threshold: float = 0.5
+    max_length: int = 128
+    stride: int = 32
+    batch_size: int = 8
+    threads: int = 2
+    batch_wait_ms: float = 2.0
+
+
+@dataclass
+class _Encoded:
+    offsets: list[tuple[int, int]]
+    word_ids: list[int | None]
+    windows: list[Window]
+    futures: list[Future[np.ndarray]]
+
+
+class NerEngine:
+    """A shared model, a label map and a batcher; ``predict_many`` is thread-safe."""
+
+    def __init__(self, model: OnnxTokenClassifier, labels: LabelMap, options: NerOptions,
+                 stage: int = 0) -> None:
+        self.model = model
+        self.labels = labels
+        self.options = options
+        self.stage = stage
+        self.budget = options.max_length - len(model.prefix_ids) - len(model.suffix_ids)
+        pad = model.tokenizer.padding  # None: we disabled it; the id is masked out anyway
+        self.batcher = WindowBatcher(model.probabilities, options.batch_size,
+                                     options.batch_wait_ms / 1000.0,
+                                     pad_id=(pad or {}).get("pad_id", 0))
+
+    def predict_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        """Spans for each text; the windows of all texts share batches."""
+        encoded = self._submit(texts)
+        return [self._decode(text, enc, [f.result() for f in enc.futures])
+                for text, enc in zip(texts, encoded, strict=True)]
+
+    async def predict_many_async(self, texts: Sequence[str]) -> list[list[Span]]:
+        """As ``predict_many``, awaiting the worker thread instead of blocking the loop."""
+        large = sum(map(len, texts)) > OFF_LOOP_CHARS
+        encoded = await asyncio.to_thread(self._submit, texts) if large else self._submit(texts)
+        results = []
+        for enc in encoded:
+            results.append(await asyncio.gather(*map(asyncio.wrap_future, enc.futures)))
+        if large:
+            return await asyncio.to_thread(self._decode_all, texts, encoded, results)
+        return self._decode_all(texts, encoded, results)
+
+    def close(self) -> None:
+        self.batcher.close()
+
+    def _submit(self, texts: Sequence[str]) -> list[_Encoded]:
+        encodings = self.model.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        prefix, suffix = self.model.prefix_ids, self.model.suffix_ids
+        out, pending = [], []
+        for enc in encodings:
+            word_ids = enc.word_ids
+            windows = plan_windows(word_ids, self.budget, self.options.stride)
+            ids = enc.ids
+            pending += [(len(out), k, np.array(prefix + ids[w.start:w.end] + suffix,
+                                                dtype=np.int64))
+                        for k, w in enumerate(windows)]
+            out.append(_Encoded(enc.offsets, word_ids, windows, [None] * len(windows)))
+        pending.sort(key=lambda p: len(p[2]))
+        futures = self.batcher.submit([p[2] for p in pending])
+        for (text_index, k, _), future in zip(pending, futures, strict=True):
+            out[text_index].futures[k] = future
+        return out
+
+    def _decode_all(self, texts: Sequence[str], encoded: list[_Encoded],
+                    results: list[list[np.ndarray]]) -> list[list[Span]]:
+        return [self._decode(t, e, r) for t, e, r in zip(texts, encoded, results, strict=True)]
+
+    def _decode(self, text: str, enc: _Encoded, results: Sequence[np.ndarray]) -> list[Span]:
+        if not enc.windows:
+            return []
+        first = len(self.model.prefix_ids)
+        probs = np.empty((len(enc.offsets), len(self.labels)), dtype=np.float32)
+        for window, window_probs in zip(enc.windows, results, strict=True):
+            lo, hi = window.keep_start, window.keep_end
+            probs[lo:hi] = window_probs[first + lo - window.start : first + hi - window.start]
+        return self.labels.decode(text, enc.offsets, enc.word_ids, probs,
+                                  self.options.threshold, self.stage)

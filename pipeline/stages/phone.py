@@ -1,0 +1,76 @@
+"""``kind: phone``: phone numbers in international and national formats (``phonenumbers``).
+
+Google's libphonenumber knows each country's numbering plan, so ``+44 20 7946 0958`` and a
+US ``(415) 555-0134`` are found while dates, amounts and order numbers are not.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumberMatcher
+
+from pipeline.config import check_keys, get_str, get_str_list, join
+from pipeline.errors import ConfigError
+from pipeline.spans import Span
+from pipeline.stages.base import Stage
+
+LENIENCY = {
+    "possible": Leniency.POSSIBLE,
+    "valid": Leniency.VALID,
+    "strict": Leniency.STRICT_GROUPING,
+    "exact": Leniency.EXACT_GROUPING,
+}
+# No phone number has fewer digits than this; texts with fewer skip the (pure Python) matcher.
+MIN_DIGITS = 7
+_DIGIT = re.compile(r"\d")
+# A bare run of digits (no +, spaces, dashes or brackets) is as often an order or account
+# number; it counts as a phone number only after one of these words.
+_BARE = re.compile(r"\d+")
+_CONTEXT = re.compile(r"(?:phone|call|tel|mobile|cell|fax|contact|text|reach|whatsapp|sms|dial|"
+                      r"number|no\.?|#)\W{0,3}$", re.IGNORECASE)
+CONTEXT_CHARS = 24
+
+
+class PhoneStage(Stage):
+    """Finds numbers valid in one of ``regions`` (national format) or anywhere (``+`` form)."""
+
+    kind = "phone"
+
+    def __init__(self, index: int, name: str, regions: list[str], leniency: Any) -> None:
+        super().__init__(index)
+        self.name = name
+        self.regions = regions
+        self.leniency = leniency
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any], path: str, base_dir: Path, index: int) -> Stage:
+        check_keys(raw, path, {"kind", "name", "regions", "leniency"})
+        name = get_str(raw, "name", path, "PHONE")
+        regions = get_str_list(raw, "regions", path) or ["US"]
+        supported = phonenumbers.SUPPORTED_REGIONS
+        for i, region in enumerate(regions):
+            if region.upper() not in supported:
+                raise ConfigError(f"{join(path, 'regions')}[{i}]",
+                                  f"unknown region {region!r} (use ISO codes such as US, GB, DE)")
+        leniency = get_str(raw, "leniency", path, "valid")
+        if leniency not in LENIENCY:
+            raise ConfigError(join(path, "leniency"),
+                              f"expected one of: {', '.join(LENIENCY)}")
+        return cls(index, name, [r.upper() for r in regions], LENIENCY[leniency])
+
+    def detect(self, text: str) -> list[Span]:
+        if len(_DIGIT.findall(text)) < MIN_DIGITS:
+            return []
+        found: dict[tuple[int, int], Span] = {}
+        for region in self.regions:
+            for match in PhoneNumberMatcher(text, region, leniency=self.leniency):
+                if _BARE.fullmatch(match.raw_string) and not _CONTEXT.search(
+                        text[max(0, match.start - CONTEXT_CHARS) : match.start].rstrip()):
+                    continue
+                found.setdefault((match.start, match.end),
+                                 Span(match.start, match.end, self.name, self.index))
+        return list(found.values())

@@ -1,0 +1,54 @@
+"""benchmarks/quality.py runs on a small sample of the dev set and prints sane figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import quality  # noqa: E402
+
+
+def test_quality_script_prints_sane_figures_for_the_default_config() -> None:
+    data = quality.default_data()
+    if not data.is_file():
+        pytest.skip(f"dev set not found at {data}")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--sample", "30",
+         "--concurrency", "4", "--json"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    assert report["texts"] == 30
+    overall = report["overall"]
+    assert overall["gold"] > 20
+    assert 0.6 <= overall["recall"] <= 1 and 0.7 <= overall["precision"] <= 1
+    assert 0 <= overall["leak"] <= 0.4
+    assert report["texts_per_s"] > 0 and report["texts_per_s_concurrent"] > 0
+    assert report["texts_differing_async"] == 0
+    assert set(report["per_label"]) <= set(quality.IN_SCOPE) | {"BANK_ACCOUNT"}
+
+
+def test_scoring_follows_the_dataset_rules() -> None:
+    from pipeline import Span
+
+    row = {"text": "Ann met Bob in Rome at ACME.", "annotated_labels": ["PERSON", "LOCATION"],
+           "spans": [{"start": 0, "end": 3, "label": "PERSON"},
+                     {"start": 8, "end": 11, "label": "PERSON"},
+                     {"start": 15, "end": 19, "label": "LOCATION"},
+                     {"start": 23, "end": 27, "label": "ORGANIZATION"}]}
+    found = [Span(0, 2, "PERSON"),  # 2 of 3 chars: counts as masked
+             Span(15, 16, "LOCATION"),  # 1 of 4 chars: not masked, still right
+             Span(23, 27, "PERSON"),  # overlaps the ORGANIZATION gold span: right
+             Span(4, 7, "PERSON"),  # overlaps nothing: wrong
+             Span(20, 22, "EMAIL")]  # a label this source does not annotate: ignored
+    figures = quality.score([row], [found])["overall"]
+    assert figures["recall"] == 1 / 3
+    assert figures["precision"] == 3 / 4
+    assert figures["leak"] == (1 + 3 + 3) / 10
