@@ -32,7 +32,7 @@ def test_quality_script_prints_sane_figures_for_the_default_config() -> None:
     assert 0 <= overall["leak"] <= 0.4
     assert report["texts_per_s"] > 0 and report["texts_per_s_concurrent"] > 0
     assert report["texts_differing_async"] == 0
-    assert set(report["per_label"]) <= set(quality.IN_SCOPE) | {"BANK_ACCOUNT"}
+    assert set(report["per_label"]) <= set(quality.IN_SCOPE) | {"BANK_ACCOUNT", "USERNAME"}
 
 
 def test_scoring_follows_the_dataset_rules() -> None:

@@ -69,3 +69,60 @@ async def test_async_entry_point_matches_sync(default: Pipeline) -> None:
     sync = default.anonymize_many(texts)
     asynchronous = await default.anonymize_many_async(texts)
     assert asynchronous == sync
+
+
+@pytest.mark.parametrize("locale", ["fi_FI", "hu_HU", "pl_PL", "sv_SE", "tr_TR", "es_MX"])
+def test_generated_names_of_many_locales_are_masked(default: Pipeline, locale: str) -> None:
+    fake = Faker(locale)
+    fake.seed_instance(7)
+    names = [f"{fake.first_name()} {fake.last_name()}" for _ in range(10)]
+    hidden = 0
+    for name in names:
+        text = f"Have you been to a {name} concert before? I met {name} there."
+        masked = default.anonymize(text).text
+        hidden += all(part not in masked for part in name.split())
+    assert hidden >= 9, f"{locale}: only {hidden} of {len(names)} names fully masked"
+
+
+def test_middle_initial_and_unknown_surname_stay_in_one_name(default: Pipeline) -> None:
+    for name in ("Abby M. Laidlaw", "Antti Q Vihervaara", "Csenger Gábor"):
+        result = default.anonymize(f"The report was written by {name} last spring.")
+        assert name in result.items.values(), name
+
+
+def test_social_media_handles_are_masked_but_not_email_addresses(default: Pipeline) -> None:
+    text = "RT @kittten_queen99: thanks @JoeBloggs! Mail me at joe.bloggs@example.org"
+    result = default.anonymize(text)
+    values = {v: k for k, v in result.items.items()}
+    assert values["@kittten_queen99"].startswith("USERNAME")
+    assert values["@JoeBloggs"].startswith("USERNAME")
+    assert values["joe.bloggs@example.org"].startswith("EMAIL")
+    assert deanonymize(result.text, result.items) == text
+
+
+def test_country_abbreviations_and_lower_case_countries_are_masked(default: Pipeline) -> None:
+    text = ("She moved from the UK to the U.S. in 2019; the USA office was closer. "
+            "i'm originally from switzerland and my wife from mexico lol")
+    values = set(default.anonymize(text).items.values())
+    assert {"UK", "U.S.", "USA", "switzerland", "mexico"} <= values
+
+
+def test_regions_below_the_country_are_masked(default: Pipeline) -> None:
+    text = "The station sits in a village near Basingstoke, Hampshire, and later King County."
+    values = set(default.anonymize(text).items.values())
+    assert {"Hampshire", "King County"} <= values
+
+
+@pytest.mark.parametrize("text", [
+    "May I ask what time the meeting starts?",
+    "Park the car behind the building, please.",
+    "Will you send the report before noon?",
+    "Rose early, as always, and left before breakfast.",
+    "Young players need more time on the pitch.",
+    "Price matters more than colour for most buyers.",
+    "Normal service resumes tomorrow morning.",
+])
+def test_capitalized_everyday_words_at_sentence_start_are_left_alone(
+    default: Pipeline, text: str
+) -> None:
+    assert default.anonymize(text).text == text
