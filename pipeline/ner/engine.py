@@ -29,6 +29,9 @@ class NerOptions:
     batch_size: int = 8
     threads: int = 2
     batch_wait_ms: float = 2.0
+    #: Entities written without any capital letter ("devil", "believe") are the model's most
+    #: frequent false positives in informal text; they need this score instead (None: off).
+    lowercase_threshold: float | None = None
 
 
 @dataclass
@@ -104,5 +107,14 @@ class NerEngine:
         for window, window_probs in zip(enc.windows, results, strict=True):
             lo, hi = window.keep_start, window.keep_end
             probs[lo:hi] = window_probs[first + lo - window.start : first + hi - window.start]
-        return self.labels.decode(text, enc.offsets, enc.word_ids, probs,
-                                  self.options.threshold, self.stage)
+        spans = self.labels.decode(text, enc.offsets, enc.word_ids, probs,
+                                   self.options.threshold, self.stage)
+        bar = self.options.lowercase_threshold
+        if bar is None:
+            return spans
+        return [s for s in spans if s.score >= bar or not _all_lowercase(text[s.start:s.end])]
+
+
+def _all_lowercase(value: str) -> bool:
+    """True for ``devil`` and ``new york``; false for ``Paris``, ``iPhone`` and ``12345``."""
+    return value.lower() == value and value.upper() != value

@@ -22,7 +22,8 @@ from pipeline.spans import Span
 from pipeline.stages.base import Stage
 
 KEYS = {"kind", "model", "model_path", "tokenizer_path", "token_type_ids_included", "id2label",
-        "labels", "threshold", "max_length", "stride", "batch_size", "threads", "batch_wait_ms"}
+        "labels", "threshold", "lowercase_threshold", "max_length", "stride", "batch_size",
+        "threads", "batch_wait_ms"}
 
 
 class NerStage(Stage):
@@ -116,4 +117,7 @@ def _options(raw: dict[str, Any], path: str) -> NerOptions:
                            maximum=256),
         batch_wait_ms=get_number(raw, "batch_wait_ms", path, d.batch_wait_ms, minimum=0,
                                  maximum=1000),
+        lowercase_threshold=(
+            None if raw.get("lowercase_threshold") is None
+            else get_number(raw, "lowercase_threshold", path, 0, minimum=0, maximum=1)),
     )

@@ -109,6 +109,14 @@ def test_threshold_drops_less_certain_words() -> None:
     assert all(s.score >= weakest.score for s in kept)
 
 
+def test_lowercase_threshold_applies_only_to_entities_without_capitals() -> None:
+    text = "Yesterday John Smith called me about the invoice, and sarah jones too"
+    with ner_pipeline(threshold=0.3) as plain:
+        assert found(plain, text) == [("John Smith", "PERSON"), ("sarah jones", "PERSON")]
+    with ner_pipeline(threshold=0.3, lowercase_threshold=1.0) as strict:
+        assert found(strict, text) == [("John Smith", "PERSON")]
+
+
 TEXTS = [
     "Hi, I'm Alex Rivera and I live at 42 Elm Street, Portland.",
     "Nothing personal here at all.",
