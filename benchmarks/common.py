@@ -172,8 +172,11 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.
 def server_process(
     argv: Sequence[str], port: int, env: Mapping[str, str] | None = None, timeout: float = 90.0
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``argv`` as a subprocess until the ``with`` ends; yield once it listens on ``port``."""
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    """Run ``argv`` as a subprocess until the ``with`` ends; yield once it listens on ``port``.
+
+    ``env`` replaces the environment (default: this one); the repository is on PYTHONPATH.
+    """
+    full_env = {**(os.environ if env is None else env), "PYTHONPATH": str(REPO)}
     # A file, not a pipe: a chatty server would block once a pipe's buffer is full.
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(list(argv), cwd=REPO, env=full_env, stdout=log, stderr=log)

@@ -1,0 +1,102 @@
+"""Every benchmark still runs: each script in ``--quick`` mode, as a user would start it.
+
+These prove the scripts work end to end (real subprocesses, real HTTP, real Redis, the real
+model) and print well-formed results; they assert no speed. Speed is in the full runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_quick(name: str, tmp_path: Path, *extra: str) -> dict[str, Any]:
+    out = tmp_path / f"{name}.json"
+    done = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{name}", "--quick", "--json", str(out), *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "|---" in done.stdout, "no results table printed"
+    result = json.loads(out.read_text())
+    assert result["benchmark"] == name and result["quick"] is True
+    assert result["machine"]["cores"] >= 1
+    return result
+
+
+def positive(value: Any) -> bool:
+    return isinstance(value, int | float) and value > 0 and math.isfinite(value)
+
+
+def test_proxy_overhead(tmp_path: Path) -> None:
+    result = run_quick("proxy_overhead", tmp_path)
+    variants = result["variants"]
+    assert {"direct", "passthrough", "rules", "ner"} <= set(variants), result["missing"]
+    for name, v in variants.items():
+        assert v["latency_c1_ms"]["n"] > 0, name
+        assert positive(v["latency_c1_ms"]["p50"]) and positive(v["rps_c32"]), name
+    # The fake must never be the bottleneck: it answers faster than the pass-through.
+    assert variants["direct"]["rps_c32"] > variants["passthrough"]["rps_c32"]
+    assert positive(result["ratios"]["rules rps / passthrough rps (c=32)"])
+
+
+def test_streaming(tmp_path: Path) -> None:
+    result = run_quick("streaming", tmp_path, "--no-ner")
+    assert {"direct", "passthrough", "rules"} <= set(result["variants"]), result["missing"]
+    for name, v in result["variants"].items():
+        assert positive(v["ttft_ms"]["p50"]) and positive(v["gap_ms"]["p99"]), name
+    for name, c in result["concurrent"].items():
+        # Whole streams are a correctness property, so it holds even in a smoke run.
+        assert c["errors"] == 0 and c["done"] == c["streams"] == c["content_ok"], name
+        assert c["chunks_min"] == result["chunks_per_stream"], name
+
+
+def test_ner_stage(tmp_path: Path) -> None:
+    result = run_quick("ner_stage", tmp_path)
+    assert positive(result["stage_vs_bare"]["ratio"])
+    for v in result["stage_vs_bare"]["variants"].values():
+        assert positive(v["texts_per_s"])
+    for v in result["batching"]["variants"].values():
+        assert positive(v["texts_per_s"]) and positive(v["latency_ms"]["p95"])
+    builds = result["builds_and_threads"]["variants"]
+    assert all(positive(v["ms_p50"]) for v in builds.values())
+    # The fp32 build is the bundled weights dequantized: the stage must find the same spans.
+    config = next(v for n, v in builds.items() if n.endswith("(config)"))
+    assert builds["fp32, threads=1"]["spans"] == config["spans"] > 0
+
+
+def test_ner_variants(tmp_path: Path) -> None:
+    result = run_quick("ner_variants", tmp_path)
+    models = {name.split(",")[0] for name in result["variants"]}
+    assert models == {"q4 (bundled)", "q4 int8-compute", "fp32", "int8"}
+    assert all(positive(v["texts_per_s"]) for v in result["variants"].values())
+    # fp32 is the q4 weights dequantized: it must label tokens as q4 does.
+    assert result["agreement_with_fp32"]["q4 (bundled)"]["tokens"] > 0.99
+
+
+def test_keywords(tmp_path: Path) -> None:
+    result = run_quick("keywords", tmp_path)
+    variants = result["variants"]
+    assert {"stage (flashtext)", "bare flashtext", "re alternation"} <= set(variants)
+    assert all(positive(v["chars_per_s"]) for v in variants.values())
+    assert variants["stage (flashtext)"]["matches"] > 0
+    try:
+        import ahocorasick  # noqa: F401
+    except ImportError:
+        assert "automaton stage" in result["missing"]
+    else:
+        # Same text, same keywords: the proposed replacement finds the same matches.
+        assert variants["automaton stage"]["matches"] == variants["stage (flashtext)"]["matches"]
+
+
+def test_redis_store(tmp_path: Path) -> None:
+    result = run_quick("redis_store", tmp_path)
+    assert not result["missing"]
+    assert result["round_trips"]["round_trips_per_request"] >= 1
+    assert {"direct", "rules + redis", "rules + memory"} == set(result["variants"])
