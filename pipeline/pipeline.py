@@ -17,6 +17,7 @@ from pipeline.placeholders import DEFAULT_FORMAT, PlaceholderFormat, digit_prefi
 from pipeline.restore import deanonymize
 from pipeline.spans import Span, resolve_overlaps
 from pipeline.stages import STAGE_KINDS, Stage
+from pipeline.stages.base import OFF_LOOP_CHARS
 
 _DIGITS = re.compile(r"\d+")
 
@@ -88,8 +89,36 @@ class Pipeline:
         return self._settle(texts, found)
 
     async def analyze_many_async(self, texts: Sequence[str]) -> list[list[Span]]:
-        found = await asyncio.gather(*(self._timed(stage, texts) for stage in self.stages))
-        return self._settle(texts, found)
+        """Stages with real async work (NER) start first; the cheap ones run meanwhile, inline
+        (one task per stage would cost more than their work), or in one worker thread when
+        the texts are large."""
+        slow = {i: asyncio.ensure_future(self._timed(stage, texts))
+                for i, stage in enumerate(self.stages) if _has_async_work(stage)}
+        cheap = [i for i in range(len(self.stages)) if i not in slow]
+        try:
+            if slow:
+                await asyncio.sleep(0)  # let them submit their work before the cheap ones run
+            if sum(map(len, texts)) > OFF_LOOP_CHARS:
+                found = await asyncio.to_thread(self._detect_each, cheap, texts)
+            else:
+                found = self._detect_each(cheap, texts)
+            for i, task in slow.items():
+                found[i] = await task
+        finally:
+            for task in slow.values():
+                task.cancel()
+            await asyncio.gather(*slow.values(), return_exceptions=True)
+        return self._settle(texts, [found[i] for i in range(len(self.stages))])
+
+    def _detect_each(self, indexes: Sequence[int], texts: Sequence[str]) -> dict[int, Any]:
+        found: dict[int, Any] = {}
+        for i in indexes:
+            stage = self.stages[i]
+            started = time.perf_counter()
+            found[i] = stage.detect_many(texts)
+            if self.on_stage_done is not None:
+                self.on_stage_done(stage, time.perf_counter() - started)
+        return found
 
     async def _timed(self, stage: Stage, texts: Sequence[str]) -> list[list[Span]]:
         if self.on_stage_done is None:
@@ -203,6 +232,11 @@ def assign_placeholders(
             taken[name].update(digit_prefixes(str(index) + digits))
         items[fmt.render(name, index)] = value
     return items
+
+
+def _has_async_work(stage: Stage) -> bool:
+    """Stages that override the async entry point (NER batching) are awaited, not called."""
+    return type(stage).detect_many_async is not Stage.detect_many_async
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:

@@ -172,6 +172,9 @@ def _load_session(file: Path, threads: int, path: str) -> onnxruntime.InferenceS
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Idle intra-op threads must not spin: on a small machine they would take the core that
+    # the event loop (and the rest of the proxy) needs. Measured in benchmarks/ner_variants.py.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
         return onnxruntime.InferenceSession(str(file), sess_options=options,

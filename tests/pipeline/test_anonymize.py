@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 
 import pytest
 
 from pipeline import Pipeline, PipelineError, Span, deanonymize
 from pipeline.spans import resolve_overlaps
+from pipeline.stages.patterns import RegexStage
 
 
 def make(*stages: dict, placeholder: str | None = None) -> Pipeline:
@@ -187,3 +190,32 @@ async def test_stage_timing_hook_sees_every_stage() -> None:
     await pipeline.anonymize_many_async(["apple 12"])
     assert sorted(kind for kind, _ in seen) == ["flashText", "regex"]
     assert all(seconds >= 0 for _, seconds in seen)
+
+
+class _Boom(Exception):
+    pass
+
+
+class _RaisingStage(RegexStage):
+    def detect(self, text: str) -> list[Span]:
+        raise _Boom("detector failed")
+
+
+class _SlowAsyncStage(RegexStage):
+    cancelled = False
+
+    async def detect_many_async(self, texts):  # type: ignore[override]
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            type(self).cancelled = True
+            raise
+        return self.detect_many(texts)
+
+
+async def test_a_failing_stage_fails_the_call_and_stops_the_async_ones() -> None:
+    pattern = [re.compile("x")]
+    pipeline = Pipeline([_SlowAsyncStage(0, "SLOW", pattern), _RaisingStage(1, "BAD", pattern)])
+    with pytest.raises(_Boom):
+        await pipeline.anonymize_many_async(["x"])
+    assert _SlowAsyncStage.cancelled
