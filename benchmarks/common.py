@@ -130,6 +130,23 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def proxy_parser(description: str, default_config: Path) -> argparse.ArgumentParser:
+    """``parser`` plus the flags of the benchmarks that start the NER-config proxy."""
+    p = parser(description)
+    p.add_argument("--no-ner", action="store_true", help="skip the NER config")
+    p.add_argument("--ner-config", type=Path, default=default_config,
+                   help="the config of the 'ner' target (default: config/default.yaml)")
+    return p
+
+
+def targets_met(result: dict[str, Any]) -> str:
+    """The table of targets met, and which compared servers could not run."""
+    text = format_table(["target", "met"], list(result["targets"].items()))
+    if result["missing"]:
+        text += "\n\nmissing: " + "; ".join(f"{k}: {v}" for k, v in result["missing"].items())
+    return text
+
+
 def emit(name: str, args: argparse.Namespace, result: dict[str, Any], table: str) -> None:
     """Print the table and write ``{"benchmark", "quick", "machine", ...result}`` if asked."""
     print(table)

@@ -16,15 +16,23 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import emit, format_table, interleave, parser, ratio, summarize
+from benchmarks.common import (
+    emit,
+    format_table,
+    interleave,
+    proxy_parser,
+    ratio,
+    summarize,
+    targets_met,
+)
 from benchmarks.data import chat_body, prompts
 from benchmarks.loadgen import LoadGenerator
 from benchmarks.targets import (
     DEFAULT_CONFIG,
     Target,
+    add_ner_target,
     anonymize_proxy,
     fake_upstream,
-    ner_available,
     noop_config,
     passthrough,
     proxy_available,
@@ -51,16 +59,7 @@ def all_targets(with_ner: bool, missing: dict[str, str], ner_config: Path):  # -
                 targets.append(stack.enter_context(anonymize_proxy(
                     name, upstream, config if which == "rules" else noop,
                     redis_url="memory://")))
-            if not with_ner:
-                missing["ner"] = "skipped (--no-ner)"
-            elif reason := ner_available():
-                missing["ner"] = reason
-            else:
-                try:
-                    targets.append(stack.enter_context(
-                        anonymize_proxy("ner", upstream, ner_config)))
-                except RuntimeError as exc:
-                    missing["ner"] = f"did not start: {str(exc)[-300:]}"
+            add_ner_target(stack, targets, upstream, with_ner, missing, ner_config)
         yield targets
 
 
@@ -172,17 +171,11 @@ def table(result: dict[str, Any]) -> str:
         text += "\n\n" + format_table(["what rules adds (c=1 medians)", "ms"],
                                       list(result["breakdown_ms_p50"].items()))
     text += "\n\n" + format_table(["ratio", "value"], list(result["ratios"].items()))
-    text += "\n\n" + format_table(["target", "met"], list(result["targets"].items()))
-    if result["missing"]:
-        text += "\n\nmissing: " + "; ".join(f"{k}: {v}" for k, v in result["missing"].items())
-    return text
+    return text + "\n\n" + targets_met(result)
 
 
 def main() -> None:
-    p = parser(__doc__.splitlines()[0])
-    p.add_argument("--no-ner", action="store_true", help="skip (d), the NER config")
-    p.add_argument("--ner-config", type=Path, default=DEFAULT_CONFIG,
-                   help="the config of the 'ner' target (default: config/default.yaml)")
+    p = proxy_parser(__doc__.splitlines()[0], DEFAULT_CONFIG)
     args = p.parse_args()
     result = run(args.quick, with_ner=not args.no_ner, ner_config=args.ner_config)
     emit("proxy_overhead", args, result, table(result))

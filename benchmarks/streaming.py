@@ -16,16 +16,23 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import emit, format_table, interleave, parser, summarize
+from benchmarks.common import (
+    emit,
+    format_table,
+    interleave,
+    proxy_parser,
+    summarize,
+    targets_met,
+)
 from benchmarks.data import chat_body, prompts
 from benchmarks.fake_upstream import stream_token
 from benchmarks.loadgen import LoadGenerator
 from benchmarks.targets import (
     DEFAULT_CONFIG,
     Target,
+    add_ner_target,
     anonymize_proxy,
     fake_upstream,
-    ner_available,
     passthrough,
     proxy_available,
     rules_config,
@@ -43,16 +50,7 @@ def stream_targets(chunks: int, gap_ms: float, with_ner: bool, missing: dict[str
         else:
             config = stack.enter_context(rules_config())
             targets.append(stack.enter_context(anonymize_proxy("rules", upstream, config)))
-            if not with_ner:
-                missing["ner"] = "skipped (--no-ner)"
-            elif reason := ner_available():
-                missing["ner"] = reason
-            else:
-                try:
-                    targets.append(stack.enter_context(
-                        anonymize_proxy("ner", upstream, ner_config)))
-                except RuntimeError as exc:
-                    missing["ner"] = f"did not start: {str(exc)[-300:]}"
+            add_ner_target(stack, targets, upstream, with_ner, missing, ner_config)
         yield targets
 
 
@@ -133,17 +131,11 @@ def table(result: dict[str, Any]) -> str:
     text += "\n\n" + format_table(["target", "concurrent streams", "ended [DONE]",
                                    "text intact", "min chunks", "TTFT p99 ms", "gap p99 ms"],
                                   heavy)
-    text += "\n\n" + format_table(["target", "met"], list(result["targets"].items()))
-    if result["missing"]:
-        text += "\n\nmissing: " + "; ".join(f"{k}: {v}" for k, v in result["missing"].items())
-    return text
+    return text + "\n\n" + targets_met(result)
 
 
 def main() -> None:
-    p = parser(__doc__.splitlines()[0])
-    p.add_argument("--no-ner", action="store_true", help="skip the NER config")
-    p.add_argument("--ner-config", type=Path, default=DEFAULT_CONFIG,
-                   help="the config of the 'ner' target (default: config/default.yaml)")
+    p = proxy_parser(__doc__.splitlines()[0], DEFAULT_CONFIG)
     args = p.parse_args()
     result = run(args.quick, with_ner=not args.no_ner, ner_config=args.ner_config)
     emit("streaming", args, result, table(result))

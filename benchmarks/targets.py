@@ -99,3 +99,17 @@ def noop_config() -> Iterator[Path]:
         config.write_text("pipeline:\n  - kind: regex\n    name: NEVER\n"
                           "    patterns: ['(?!x)x']\n", encoding="utf-8")
         yield config
+
+
+def add_ner_target(stack: contextlib.ExitStack, targets: list[Target], upstream: Target,
+                   with_ner: bool, missing: dict[str, str], ner_config: Path) -> None:
+    """Start the NER-config proxy into ``targets``, or record in ``missing`` why it is not."""
+    if not with_ner:
+        missing["ner"] = "skipped (--no-ner)"
+    elif reason := ner_available():
+        missing["ner"] = reason
+    else:
+        try:
+            targets.append(stack.enter_context(anonymize_proxy("ner", upstream, ner_config)))
+        except RuntimeError as exc:
+            missing["ner"] = f"did not start: {str(exc)[-300:]}"
