@@ -32,6 +32,8 @@ class NerOptions:
     #: Entities written without any capital letter ("devil", "believe") are the model's most
     #: frequent false positives in informal text; they need this score instead (None: off).
     lowercase_threshold: float | None = None
+    #: 4-bit models only: compute their matrix products in int8 (same weights, ~1.2x faster).
+    int8_compute: bool = False
 
 
 @dataclass

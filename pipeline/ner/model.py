@@ -89,12 +89,14 @@ class OnnxTokenClassifier:
     ``run`` is thread-safe (ONNX Runtime sessions are), so one instance serves every caller.
     """
 
-    def __init__(self, files: ModelFiles, *, threads: int, path: str) -> None:
+    def __init__(self, files: ModelFiles, *, threads: int, path: str,
+                 int8_compute: bool = False) -> None:
         self.files = files
         self.tokenizer = _load_tokenizer(files.tokenizer, join(path, "tokenizer_path"))
         self.prefix_ids, self.suffix_ids = _special_tokens(self.tokenizer,
                                                            join(path, "tokenizer_path"))
-        self.session = _load_session(files.model, threads, join(path, "model_path"))
+        self.session = _load_session(files.model, threads, join(path, "model_path"),
+                                     int8_compute)
         inputs = {i.name: i for i in self.session.get_inputs()}
         unknown = [name for name in inputs if name not in KNOWN_INPUTS]
         if unknown or "input_ids" not in inputs:
@@ -168,7 +170,8 @@ def _special_tokens(tokenizer: Tokenizer, path: str) -> tuple[list[int], list[in
     raise ConfigError(path, "cannot tell the tokenizer's special tokens apart")
 
 
-def _load_session(file: Path, threads: int, path: str) -> onnxruntime.InferenceSession:
+def _load_session(file: Path, threads: int, path: str,
+                  int8_compute: bool = False) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -177,7 +180,8 @@ def _load_session(file: Path, threads: int, path: str) -> onnxruntime.InferenceS
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
-        return onnxruntime.InferenceSession(str(file), sess_options=options,
+        model: str | bytes = with_int8_compute(file) if int8_compute else str(file)
+        return onnxruntime.InferenceSession(model, sess_options=options,
                                             providers=["CPUExecutionProvider"])
     except Exception as exc:
         raise ConfigError(path, f"cannot load ONNX model {file}: {type(exc).__name__}: "
@@ -190,13 +194,14 @@ _cache_lock = threading.Lock()
 
 
 def load_classifier(files: ModelFiles, *, threads: int, token_type_ids: bool | None,
-                    path: str) -> OnnxTokenClassifier:
-    """One session per model file and thread count, shared by every stage that names it."""
-    key = (str(files.model.resolve()), str(files.tokenizer.resolve()), threads)
+                    path: str, int8_compute: bool = False) -> OnnxTokenClassifier:
+    """One session per model file and settings, shared by every stage that names it."""
+    key = (str(files.model.resolve()), str(files.tokenizer.resolve()), threads, int8_compute)
     with _cache_lock:
         model = _cache.get(key)
         if model is None:
-            model = OnnxTokenClassifier(files, threads=threads, path=path)
+            model = OnnxTokenClassifier(files, threads=threads, path=path,
+                                        int8_compute=int8_compute)
             _cache[key] = model
     if token_type_ids is not None:
         has_types = "token_type_ids" in model.input_names
@@ -206,3 +211,19 @@ def load_classifier(files: ModelFiles, *, threads: int, token_type_ids: bool | N
                               f"is {str(token_type_ids).lower()} but the model {what}; "
                               f"set it to {str(has_types).lower()}")
     return model
+
+
+def with_int8_compute(file: Path) -> bytes:
+    """The model with its 4-bit ``MatMulNBits`` layers set to compute in int8
+    (``accuracy_level=4``): the same weights, about 1.2x faster on CPU, and on the dev set the
+    same figures (benchmarks/ner_variants.py: 99.6 % of entity-token labels unchanged)."""
+    import onnx  # only needed for this option
+    from onnx import helper
+
+    model = onnx.load(str(file))
+    for node in model.graph.node:
+        if node.op_type == "MatMulNBits":
+            kept = [a for a in node.attribute if a.name != "accuracy_level"]
+            del node.attribute[:]
+            node.attribute.extend([*kept, helper.make_attribute("accuracy_level", 4)])
+    return model.SerializeToString()

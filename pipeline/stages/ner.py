@@ -23,7 +23,7 @@ from pipeline.stages.base import Stage
 
 KEYS = {"kind", "model", "model_path", "tokenizer_path", "token_type_ids_included", "id2label",
         "labels", "threshold", "lowercase_threshold", "max_length", "stride", "batch_size",
-        "threads", "batch_wait_ms"}
+        "threads", "batch_wait_ms", "int8_compute"}
 
 
 class NerStage(Stage):
@@ -52,7 +52,7 @@ class NerStage(Stage):
         if token_types is not None:
             token_types = get_bool(raw, "token_type_ids_included", path, False)
         model = load_classifier(files, threads=options.threads, token_type_ids=token_types,
-                                path=path)
+                                path=path, int8_compute=options.int8_compute)
         id2label = raw.get("id2label")
         if id2label is None:
             id2label = hf_config.get("id2label")
@@ -117,6 +117,7 @@ def _options(raw: dict[str, Any], path: str) -> NerOptions:
                            maximum=256),
         batch_wait_ms=get_number(raw, "batch_wait_ms", path, d.batch_wait_ms, minimum=0,
                                  maximum=1000),
+        int8_compute=get_bool(raw, "int8_compute", path, d.int8_compute),
         lowercase_threshold=(
             None if raw.get("lowercase_threshold") is None
             else get_number(raw, "lowercase_threshold", path, 0, minimum=0, maximum=1)),
