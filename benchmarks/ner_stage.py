@@ -180,6 +180,8 @@ def builds_and_threads(texts: list[str], rounds: int) -> dict[str, Any]:
         stages = {f"q4, threads={threads} (config)": make_stage()}
         if threads != 1:
             stages["q4, threads=1"] = make_stage(threads=1)
+        # The bundled weights with exact (not int8) arithmetic: what fp32 must equal.
+        stages["q4 exact arithmetic, threads=1"] = make_stage(threads=1, int8_compute=False)
         stages["fp32, threads=1"] = make_stage(model=None, model_path=str(fp32), threads=1)
         stages["int8, threads=1"] = make_stage(model=None, model_path=str(int8), threads=1)
         try:

@@ -66,9 +66,10 @@ def test_ner_stage(tmp_path: Path) -> None:
         assert positive(v["texts_per_s"]) and positive(v["latency_ms"]["p95"])
     builds = result["builds_and_threads"]["variants"]
     assert all(positive(v["ms_p50"]) for v in builds.values())
-    # The fp32 build is the bundled weights dequantized: the stage must find the same spans.
-    config = next(v for n, v in builds.items() if n.endswith("(config)"))
-    assert builds["fp32, threads=1"]["spans"] == config["spans"] > 0
+    # The fp32 build is the bundled weights dequantized: with exact arithmetic on both, the
+    # stage must find the same spans.
+    exact = builds["q4 exact arithmetic, threads=1"]
+    assert builds["fp32, threads=1"]["spans"] == exact["spans"] > 0
 
 
 def test_ner_variants(tmp_path: Path) -> None:
