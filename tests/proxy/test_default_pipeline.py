@@ -1,0 +1,97 @@
+"""The product's promise with the shipped config: the real NER model, the real SDK, real Redis.
+
+A person, an e-mail address, a phone number, a card and a city go in; the provider sees only
+placeholders; the client gets every value back, whole or streamed however it is cut.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import redis.asyncio as aioredis
+
+from tests.proxy.conftest import ROOT, FakeUpstream, ProxyFactory, RunningProxy
+
+DEFAULT = ROOT / "config" / "default.yaml"
+VALUES = {
+    "Maria Gonzalez": "PERSON",
+    "maria.gonzalez@example.org": "EMAIL",
+    "+44 20 7946 0958": "PHONE",
+    "4111 1111 1111 1111": "CREDIT_CARD",
+    "Chicago": "LOCATION",
+}
+PROMPT = ("Please write to Maria Gonzalez (maria.gonzalez@example.org, +44 20 7946 0958) that "
+          "the card 4111 1111 1111 1111 was charged twice in Chicago, and sign it from Maria "
+          "Gonzalez's bank.")
+
+
+@pytest.fixture
+async def default_proxy(start_proxy: ProxyFactory) -> RunningProxy:
+    return await start_proxy(config=DEFAULT)
+
+
+def assert_provider_saw_no_value(upstream: FakeUpstream) -> None:
+    seen = upstream.all_received()
+    for value in VALUES:
+        assert value not in seen
+    assert "Gonzalez" not in seen and "4111" not in seen
+
+
+async def test_every_kind_of_value_is_masked_and_restored(
+    default_proxy: RunningProxy, upstream: FakeUpstream, redis_client: aioredis.Redis,
+    redis_prefix: str,
+) -> None:
+    client = default_proxy.client()
+    raw = await client.chat.completions.with_raw_response.create(
+        model="fake", messages=[{"role": "user", "content": PROMPT}])
+    answer = raw.parse()
+    assert answer.choices[0].message.content == "You said: " + PROMPT
+    assert_provider_saw_no_value(upstream)
+    sent = upstream.received[0]["json"]["messages"][0]["content"]
+    for label in set(VALUES.values()):
+        assert re.search(rf"\b{label}\d+\b", sent), (label, sent)
+    # The same person twice is one placeholder.
+    person = re.findall(r"PERSON\d+", sent)
+    assert len(person) == 2 and person[0] == person[1]
+    # The map went to Redis (no key configured in this test: stored in clear), with a TTL.
+    key = redis_prefix + raw.headers["X-Request-Id"]
+    stored = json.loads(await redis_client.get(key))
+    assert stored[person[0]] == "Maria Gonzalez"
+    assert set(stored.values()) >= set(VALUES)
+    assert 0 < await redis_client.ttl(key) <= 3600
+
+
+@pytest.mark.parametrize("cut", [1, 7, 19, 33, 58, 91, 140])
+async def test_streamed_answer_is_restored_however_it_is_cut(default_proxy: RunningProxy,
+                                                             upstream: FakeUpstream,
+                                                             cut: int) -> None:
+    upstream.cuts = [cut, cut + 1, cut + 5]
+    stream = await default_proxy.client().chat.completions.create(
+        model="fake", messages=[{"role": "user", "content": PROMPT}], stream=True)
+    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text == "You said: " + PROMPT
+    assert_provider_saw_no_value(upstream)
+
+
+async def test_tool_call_arguments_come_back_with_the_values(default_proxy: RunningProxy,
+                                                             upstream: FakeUpstream) -> None:
+    history = [
+        {"role": "user", "content": "Look up the order of Maria Gonzalez."},
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "call_0", "type": "function", "function": {
+                "name": "lookup", "arguments": json.dumps({"customer": "Maria Gonzalez"})}}]},
+        {"role": "tool", "tool_call_id": "call_0",
+         "content": json.dumps({"email": "maria.gonzalez@example.org"})},
+        {"role": "user", "content": "Now write to her."},
+    ]
+    answer = await default_proxy.client().chat.completions.create(model="fake",
+                                                                  messages=history)
+    assert answer.choices[0].message.content == "You said: Now write to her."
+    seen = upstream.all_received()
+    assert "Gonzalez" not in seen and "maria.gonzalez@example.org" not in seen
+    sent = upstream.received[0]["json"]["messages"]
+    arguments = json.loads(sent[1]["tool_calls"][0]["function"]["arguments"])
+    assert re.fullmatch(r"PERSON\d+", arguments["customer"])
+    assert re.search(r"PERSON\d+", sent[0]["content"]).group() == arguments["customer"]
