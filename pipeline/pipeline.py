@@ -13,11 +13,11 @@ from typing import Any
 
 from pipeline.config import load_yaml
 from pipeline.errors import ConfigError, PipelineError
+from pipeline.offload import is_large
 from pipeline.placeholders import DEFAULT_FORMAT, PlaceholderFormat, digit_prefixes
 from pipeline.restore import deanonymize
 from pipeline.spans import Span, resolve_overlaps
 from pipeline.stages import STAGE_KINDS, Stage
-from pipeline.stages.base import OFF_LOOP_CHARS
 
 _DIGITS = re.compile(r"\d+")
 
@@ -98,7 +98,7 @@ class Pipeline:
         try:
             if slow:
                 await asyncio.sleep(0)  # let them submit their work before the cheap ones run
-            if sum(map(len, texts)) > OFF_LOOP_CHARS:
+            if is_large(texts):
                 found = await asyncio.to_thread(self._detect_each, cheap, texts)
             else:
                 found = self._detect_each(cheap, texts)

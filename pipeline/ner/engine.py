@@ -13,10 +13,8 @@ from pipeline.ner.batcher import WindowBatcher
 from pipeline.ner.labels import LabelMap
 from pipeline.ner.model import OnnxTokenClassifier
 from pipeline.ner.windows import Window, plan_windows
+from pipeline.offload import is_large
 from pipeline.spans import Span
-
-# Above this many characters tokenizing and decoding leave the event loop too.
-OFF_LOOP_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ class NerEngine:
 
     async def predict_many_async(self, texts: Sequence[str]) -> list[list[Span]]:
         """As ``predict_many``, awaiting the worker thread instead of blocking the loop."""
-        large = sum(map(len, texts)) > OFF_LOOP_CHARS
+        large = is_large(texts)  # then tokenizing and decoding leave the loop too
         encoded = await asyncio.to_thread(self._submit, texts) if large else self._submit(texts)
         results = []
         for enc in encoded:

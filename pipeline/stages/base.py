@@ -8,11 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pipeline.offload import is_large
 from pipeline.spans import Span
-
-# Above this many characters a call leaves the event loop, so one huge prompt does not stall
-# every other request the proxy is serving.
-OFF_LOOP_CHARS = 20_000
 
 
 class Stage(ABC):
@@ -42,7 +39,7 @@ class Stage(ABC):
 
     async def detect_many_async(self, texts: Sequence[str]) -> list[list[Span]]:
         """Async entry point: cheap calls run inline, large ones in a worker thread."""
-        if sum(len(t) for t in texts) > OFF_LOOP_CHARS:
+        if is_large(texts):
             return await asyncio.to_thread(self.detect_many, texts)
         return self.detect_many(texts)
 
