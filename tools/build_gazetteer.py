@@ -64,8 +64,9 @@ ALIASES = {
     "Eastern Europe", "Western Europe", "Central Europe", "Northern Europe", "Southern Europe",
     "Middle East", "Latin America", "Central America", "Southeast Asia", "East Asia",
     "Scandinavia", "Balkans", "Caribbean", "Siberia", "Pacific Northwest", "New England",
-    "Midwest", "Silicon Valley", "Bay Area", "Sub-Saharan Africa", "West Africa",
-    "East Africa", "North Africa", "Southern California", "Northern California",
+    "Midwest", "Silicon Valley", "Bay Area", "America", "Americas", "SoCal", "NorCal",
+    "Sub-Saharan Africa", "West Africa", "East Africa", "North Africa", "Southern California",
+    "Northern California",
     # Canadian provinces and Australian states (GeoNames here has US states only).
     "Alberta", "British Columbia", "Manitoba", "New Brunswick", "Newfoundland", "Labrador",
     "Nova Scotia", "Ontario", "Prince Edward Island", "Quebec", "Saskatchewan", "Yukon",

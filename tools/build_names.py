@@ -14,7 +14,8 @@ The list is shipped in the repository; rebuilding needs ``pip install faker word
     python tools/build_names.py [--max-zipf 3.0] [--pair-max-zipf 4.5]
 
 It also writes ``config/patterns/person_names.txt``: two regexes for full names, each a trie of
-the listed names (see ``pair_patterns``).
+the listed names (see ``pair_patterns``), and ``config/patterns/titled_names.txt``: the name
+after a title (see ``titled_pattern``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "config" / "gazetteer" / "person_names.txt"
 DEFAULT_PATTERNS_OUT = ROOT / "config" / "patterns" / "person_names.txt"
+DEFAULT_TITLED_OUT = ROOT / "config" / "patterns" / "titled_names.txt"
 
 # Faker provider attributes that hold names (tuples, lists or weighted dicts of names).
 NAME_ATTRIBUTES = (
@@ -116,6 +118,33 @@ WORD = rf"{UPPER}{LETTERS}(?:-{UPPER}{LETTERS})?"  # Capitalized, or Double-Barr
 GAP = rf"(?:[ \t]+{UPPER}\.?)?[ \t]+"  # spaces, with a middle initial ("Abby M. Laidlaw")
 
 
+# Titles and honorifics before a name ("Dr. Wells", "Director Avery Bullock"). The short ones
+# are also written with a full stop.
+TITLES = (
+    "Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Professor", "Sir", "Dame", "Lord", "Lady",
+    "Rev", "Reverend", "Fr", "Capt", "Captain", "Sgt", "Sergeant", "Lt", "Lieutenant", "Col",
+    "Colonel", "Senator", "Sen", "Rep", "Governor", "Gov", "Judge", "Detective", "Det",
+    "Officer", "Director", "Coach", "President", "Chancellor", "Mayor", "Nurse", "Agent",
+)
+NOT_ABBREVIATED = ("Miss", "Sir", "Dame", "Lord", "Lady")
+ABBREVIATED = tuple(t for t in TITLES if len(t) <= 4 and t not in NOT_ABBREVIATED)
+
+
+def titled_pattern() -> str:
+    """The one or two capitalized words after a title, without the title ("Dr. Wells" ->
+    ``Wells``), so the prompt still reads "Dr. PERSON0". Python's ``re`` needs a fixed-width
+    lookbehind, hence one per title length; the leading capital-letter test makes the other
+    positions of a text fail fast."""
+    written = [f"{t}. " for t in ABBREVIATED] + [f"{t} " for t in TITLES]
+    by_width: dict[int, list[str]] = {}
+    for title in written:
+        by_width.setdefault(len(title), []).append(re.escape(title))
+    behind = [rf"(?<=\b(?:{'|'.join(titles)}))" for _, titles in sorted(by_width.items())]
+    name = rf"{UPPER}[\w'’-]*\w"
+    initial = rf"(?:{UPPER}\.[ ]?)?"
+    return rf"(?={UPPER})(?:{'|'.join(behind)}){initial}{name}(?:[ ]{initial}{name})?"
+
+
 def pair_patterns(max_zipf: float) -> list[str]:
     """Two regexes: a known given name followed by a capitalized word, and a capitalized word
     followed by a known surname. The second word need not be known, so ``Antti Poutiainen``
@@ -123,8 +152,9 @@ def pair_patterns(max_zipf: float) -> list[str]:
     (Zipf < ``max_zipf``) than in the one-word list, since a second name must follow."""
     first = trie_regex(build(max_zipf, "first"))
     last = trie_regex(build(max_zipf, "last"))
+    not_title = rf"(?!(?:{'|'.join(TITLES)})\b)"  # "Director Avery" is no full name
     return [rf"(?<![\w@#])(?:{first}){GAP}{WORD}(?!\w)",
-            rf"(?<![\w@#]){WORD}{GAP}(?:{last})(?!\w)"]
+            rf"(?<![\w@#]){not_title}{WORD}{GAP}(?:{last})(?!\w)"]
 
 
 def main() -> None:
@@ -149,6 +179,11 @@ def main() -> None:
               f"{args.pair_max_zipf}). Built by tools/build_names.py; do not edit by hand.\n")
     args.patterns_out.write_text(header + "\n".join(patterns) + "\n", encoding="utf-8")
     print(f"{len(patterns)} patterns -> {args.patterns_out}")
+    header = ("# The name after a title or honorific (\"Dr. Wells\" -> Wells, \"Director Avery "
+              "Bullock\"),\n# the title left readable. Built by tools/build_names.py; do not "
+              "edit by hand.\n")
+    DEFAULT_TITLED_OUT.write_text(header + titled_pattern() + "\n", encoding="utf-8")
+    print(f"1 pattern -> {DEFAULT_TITLED_OUT}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import numpy as np
 
 from pipeline.config import join
 from pipeline.errors import ConfigError
+from pipeline.ner.word_bars import WordBars, has_word_character
 from pipeline.spans import Span
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -113,43 +114,58 @@ class LabelMap:
         return cls(rules)
 
     def decode(self, text: str, offsets: Sequence[tuple[int, int]],
-               word_ids: Sequence[int | None], probs: np.ndarray, threshold: float,
+               word_ids: Sequence[int | None], probs: np.ndarray, bars: WordBars,
                stage: int) -> list[Span]:
-        """Token probabilities of one whole text -> merged entity spans on its characters."""
+        """Token probabilities of one whole text -> merged entity spans on its characters.
+
+        A word is tagged when its entity probability reaches its bar (``WordBars``); a word
+        without letters or digits only joins two tagged words, it never starts or ends one.
+        """
         words = _word_labels(offsets, word_ids, probs, self.type_matrix)
         spans: list[Span] = []
         current: list[Any] | None = None  # [start, end, entity, name, min score]
+        joined_end = 0  # end of the last joining word (punctuation) after ``current``
         for start, end, label_id, score in words:
             rule = self.rules[label_id]
-            if rule.entity is None or score < threshold or score == 0.0:
+            word = text[start:end]
+            if rule.entity is None or score == 0.0 or score < bars.bar(word):
                 if current is not None:
                     spans.append(Span(current[0], current[1], current[3], stage, current[4]))
                     current = None
                 continue
-            if current is not None and self._continues(text, current, rule, start):
-                current[1] = end
-                current[4] = min(current[4], score)
+            solid = has_word_character(word)
+            if current is not None and self._continues(text, current, rule,
+                                                       max(current[1], joined_end), start):
+                if solid:
+                    current[1] = end
+                    current[4] = min(current[4], score)
+                else:
+                    joined_end = end
                 continue
             if current is not None:
                 spans.append(Span(current[0], current[1], current[3], stage, current[4]))
-            current = [start, end, rule.entity, rule.name, score]
+                current = None
+            if solid:
+                current = [start, end, rule.entity, rule.name, score]
+                joined_end = 0
         if current is not None:
             spans.append(Span(current[0], current[1], current[3], stage, current[4]))
         return spans
 
     @staticmethod
-    def _continues(text: str, current: list[Any], rule: LabelRule, start: int) -> bool:
-        """Does a tagged word starting at ``start`` extend the open entity?
+    def _continues(text: str, current: list[Any], rule: LabelRule, end: int,
+                   start: int) -> bool:
+        """Does a tagged word starting at ``start`` extend the open entity (ending at ``end``)?
 
         ``I-X`` (or a bare ``X``) after ``X`` continues across any whitespace; any other label
         of the same placeholder name (GIVEN_NAME then SURNAME, ``B-PER B-PER``) joins only
         across spaces on one line, so a list of names, one a line, stays several entities.
         """
-        gap_end = _ANY_SPACE.match(text, current[1]).end()
+        gap_end = _ANY_SPACE.match(text, end).end()
         if rule.entity == current[2] and rule.tag in ("I", "") and gap_end >= start:
             return True
         if rule.name == current[3]:
-            return _HORIZONTAL_SPACE.match(text, current[1]).end() >= start
+            return _HORIZONTAL_SPACE.match(text, end).end() >= start
         return False
 
 

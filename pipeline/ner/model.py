@@ -20,6 +20,7 @@ from tokenizers import Tokenizer
 
 from pipeline.config import join
 from pipeline.errors import ConfigError, PipelineError
+from pipeline.ner.requantize import int8_weights, with_int8_compute
 
 # Inputs this stage knows how to feed; anything else in a model is a config error.
 KNOWN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -90,13 +91,12 @@ class OnnxTokenClassifier:
     """
 
     def __init__(self, files: ModelFiles, *, threads: int, path: str,
-                 int8_compute: bool = False) -> None:
+                 build: str | None = None) -> None:
         self.files = files
         self.tokenizer = _load_tokenizer(files.tokenizer, join(path, "tokenizer_path"))
         self.prefix_ids, self.suffix_ids = _special_tokens(self.tokenizer,
                                                            join(path, "tokenizer_path"))
-        self.session = _load_session(files.model, threads, join(path, "model_path"),
-                                     int8_compute)
+        self.session = _load_session(files.model, threads, join(path, "model_path"), build)
         inputs = {i.name: i for i in self.session.get_inputs()}
         unknown = [name for name in inputs if name not in KNOWN_INPUTS]
         if unknown or "input_ids" not in inputs:
@@ -171,7 +171,7 @@ def _special_tokens(tokenizer: Tokenizer, path: str) -> tuple[list[int], list[in
 
 
 def _load_session(file: Path, threads: int, path: str,
-                  int8_compute: bool = False) -> onnxruntime.InferenceSession:
+                  build: str | None = None) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -180,7 +180,11 @@ def _load_session(file: Path, threads: int, path: str,
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
-        model: str | bytes = with_int8_compute(file) if int8_compute else str(file)
+        model: str | bytes = str(file)
+        if build == "int8_compute":
+            model = with_int8_compute(file)
+        elif build == "int8_weights":
+            model = int8_weights(file)
         return onnxruntime.InferenceSession(model, sess_options=options,
                                             providers=["CPUExecutionProvider"])
     except Exception as exc:
@@ -194,14 +198,16 @@ _cache_lock = threading.Lock()
 
 
 def load_classifier(files: ModelFiles, *, threads: int, token_type_ids: bool | None,
-                    path: str, int8_compute: bool = False) -> OnnxTokenClassifier:
-    """One session per model file and settings, shared by every stage that names it."""
-    key = (str(files.model.resolve()), str(files.tokenizer.resolve()), threads, int8_compute)
+                    path: str, build: str | None = None) -> OnnxTokenClassifier:
+    """One session per model file and settings, shared by every stage that names it.
+
+    ``build``: None (the file as it is), ``"int8_compute"`` or ``"int8_weights"`` (faster
+    builds of the same weights, see ``pipeline.ner.requantize``)."""
+    key = (str(files.model.resolve()), str(files.tokenizer.resolve()), threads, build)
     with _cache_lock:
         model = _cache.get(key)
         if model is None:
-            model = OnnxTokenClassifier(files, threads=threads, path=path,
-                                        int8_compute=int8_compute)
+            model = OnnxTokenClassifier(files, threads=threads, path=path, build=build)
             _cache[key] = model
     if token_type_ids is not None:
         has_types = "token_type_ids" in model.input_names
@@ -211,19 +217,3 @@ def load_classifier(files: ModelFiles, *, threads: int, token_type_ids: bool | N
                               f"is {str(token_type_ids).lower()} but the model {what}; "
                               f"set it to {str(has_types).lower()}")
     return model
-
-
-def with_int8_compute(file: Path) -> bytes:
-    """The model with its 4-bit ``MatMulNBits`` layers set to compute in int8
-    (``accuracy_level=4``): the same weights, about 1.2x faster on CPU, and on the dev set the
-    same figures (benchmarks/ner_variants.py: 99.6 % of entity-token labels unchanged)."""
-    import onnx  # only needed for this option
-    from onnx import helper
-
-    model = onnx.load(str(file))
-    for node in model.graph.node:
-        if node.op_type == "MatMulNBits":
-            kept = [a for a in node.attribute if a.name != "accuracy_level"]
-            del node.attribute[:]
-            node.attribute.extend([*kept, helper.make_attribute("accuracy_level", 4)])
-    return model.SerializeToString()

@@ -2,8 +2,11 @@
 
 Seed keys (``model_path``, ``tokenizer_path``, ``token_type_ids_included``, ``id2label``) are
 read as they are; ``model: rampart`` names the bundled default model instead of files, and
-``labels``, ``threshold``, ``max_length``, ``stride``, ``batch_size``, ``threads`` and
-``batch_wait_ms`` are additions with defaults. The engine lives in ``pipeline.ner``.
+``labels``, the per-word bars (``threshold``, ``common_words`` + ``common_word_threshold``,
+``lowercase_threshold``, ``acronym_threshold``: ``pipeline.ner.word_bars``), ``max_length``,
+``stride``, ``batch_size``, ``threads``, ``batch_wait_ms`` and the faster builds of the
+weights (``int8_compute``, ``int8_weights``: ``pipeline.ner.requantize``) are additions with
+defaults. The engine lives in ``pipeline.ner``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import check_keys, get_bool, get_number, get_str, join, resolve_path
+from pipeline.config import (
+    check_keys,
+    get_bool,
+    get_number,
+    get_str,
+    join,
+    read_lines,
+    resolve_path,
+)
 from pipeline.errors import ConfigError
 from pipeline.ner.engine import NerEngine, NerOptions
 from pipeline.ner.labels import LabelMap
@@ -22,8 +33,9 @@ from pipeline.spans import Span
 from pipeline.stages.base import Stage
 
 KEYS = {"kind", "model", "model_path", "tokenizer_path", "token_type_ids_included", "id2label",
-        "labels", "threshold", "lowercase_threshold", "max_length", "stride", "batch_size",
-        "threads", "batch_wait_ms", "int8_compute"}
+        "labels", "threshold", "lowercase_threshold", "common_words",
+        "common_word_threshold", "acronym_threshold", "max_length", "stride", "batch_size",
+        "threads", "batch_wait_ms", "int8_compute", "int8_weights"}
 
 
 class NerStage(Stage):
@@ -52,7 +64,7 @@ class NerStage(Stage):
         if token_types is not None:
             token_types = get_bool(raw, "token_type_ids_included", path, False)
         model = load_classifier(files, threads=options.threads, token_type_ids=token_types,
-                                path=path, int8_compute=options.int8_compute)
+                                path=path, build=_build(options, path))
         id2label = raw.get("id2label")
         if id2label is None:
             id2label = hf_config.get("id2label")
@@ -67,7 +79,16 @@ class NerStage(Stage):
             raise ConfigError(join(path, "max_length"),
                               f"must exceed stride ({options.stride}) plus the {specials} "
                               "special tokens")
-        return cls(index, NerEngine(model, labels, options, stage=index))
+        common_words = _common_words(raw, path, base_dir)
+        if common_words and options.common_word_threshold is None:
+            raise ConfigError(join(path, "common_word_threshold"),
+                              "missing: the score that words of 'common_words' need")
+        if options.common_word_threshold is not None and not common_words:
+            raise ConfigError(join(path, "common_words"),
+                              "missing or empty: a file of words, one a line, that need "
+                              "'common_word_threshold'")
+        return cls(index, NerEngine(model, labels, options, stage=index,
+                                    common_words=common_words))
 
     def detect(self, text: str) -> list[Span]:
         return self.engine.predict_many([text])[0]
@@ -118,7 +139,36 @@ def _options(raw: dict[str, Any], path: str) -> NerOptions:
         batch_wait_ms=get_number(raw, "batch_wait_ms", path, d.batch_wait_ms, minimum=0,
                                  maximum=1000),
         int8_compute=get_bool(raw, "int8_compute", path, d.int8_compute),
-        lowercase_threshold=(
-            None if raw.get("lowercase_threshold") is None
-            else get_number(raw, "lowercase_threshold", path, 0, minimum=0, maximum=1)),
+        int8_weights=get_bool(raw, "int8_weights", path, d.int8_weights),
+        lowercase_threshold=_optional_score(raw, "lowercase_threshold", path),
+        common_word_threshold=_optional_score(raw, "common_word_threshold", path),
+        acronym_threshold=_optional_score(raw, "acronym_threshold", path),
     )
+
+
+def _build(options: NerOptions, path: str) -> str | None:
+    """Which build of the model's weights to run (``pipeline.ner.requantize``)."""
+    if options.int8_compute and options.int8_weights:
+        raise ConfigError(join(path, "int8_weights"),
+                          "choose one of int8_weights and int8_compute: int8_weights replaces "
+                          "the 4-bit layers that int8_compute would change")
+    if options.int8_weights and options.batch_size != 1:
+        raise ConfigError(join(path, "batch_size"),
+                          f"is {options.batch_size}, but int8_weights needs 1: the 8-bit build "
+                          "scales its activations over the whole batch, so a window's labels "
+                          "would depend on what it was batched with")
+    if options.int8_weights:
+        return "int8_weights"
+    return "int8_compute" if options.int8_compute else None
+
+
+def _optional_score(raw: dict[str, Any], key: str, path: str) -> float | None:
+    if raw.get(key) is None:
+        return None
+    return get_number(raw, key, path, 0, minimum=0, maximum=1)
+
+
+def _common_words(raw: dict[str, Any], path: str, base_dir: Path) -> list[str]:
+    """The words of the ``common_words`` file, one a line (blank and ``#`` lines skipped)."""
+    return [line.strip() for _, line in read_lines(raw, "common_words", path, base_dir)
+            if line.strip()]
