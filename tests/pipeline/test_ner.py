@@ -211,22 +211,3 @@ def test_missing_model_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         Pipeline.from_dict({"pipeline": [stage]}, base_dir=tmp_path)
     assert caught.value.path == "pipeline[0].model_path"
-
-
-SENTENCES = [
-    "Please forward the contract to Maria Gonzalez before Friday.",
-    "Dr. Kenji Watanabe will see you at the clinic in Osaka.",
-    "Our new hire, Olivia Brown, starts Monday in Chicago.",
-    "Ask Pierre Dubois whether the Lyon office is open.",
-    "The parcel for Aisha Khan was left at 221 Baker Street, London.",
-    "Tomasz Nowak called from Warsaw about the invoice.",
-]
-
-
-def test_int8_compute_finds_the_same_entities() -> None:
-    with ner_pipeline(threshold=0.5) as plain, \
-            ner_pipeline(threshold=0.5, int8_compute=True) as int8:
-        for sentence in SENTENCES:
-            expected = found(plain, sentence)
-            assert any(label == "PERSON" for _, label in expected), sentence
-            assert found(int8, sentence) == expected, sentence
