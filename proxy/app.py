@@ -108,8 +108,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         response.headers["X-Request-Id"] = request[REQUEST_ID]
     elapsed = time.perf_counter() - started
     status = response.status
-    state.metrics.requests.labels(route=route, method=request.method, status=str(status)).inc()
-    state.metrics.request_seconds.labels(route=route).observe(elapsed)
+    state.metrics.request_done(route, request.method, status, elapsed)
     if route not in ("/metrics", "/healthz", "/readyz"):
         log_request(request_id=request[REQUEST_ID], method=request.method, route=route,
                     status=status, latency_ms=round(elapsed * 1000, 1), **request[LOG_FIELDS])

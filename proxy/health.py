@@ -29,7 +29,7 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         await state.store.ping()
     except StoreError:
-        state.metrics.store_errors.labels(operation="ping").inc()
+        state.metrics.child(state.metrics.store_errors, "ping").inc()
         checks["store"] = False
     ready = all(checks.values())
     return web.json_response({"status": "ready" if ready else "not ready", "checks": checks},

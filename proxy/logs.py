@@ -11,19 +11,40 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 ACCESS = logging.getLogger("anonymize_proxy.access")
 EVENTS = logging.getLogger("anonymize_proxy")
 
 
+class _SecondClock:
+    """``time.strftime`` of a record's second, formatted once per second, not once a line."""
+
+    def __init__(self, fmt: str, convert: Callable[[float], time.struct_time]) -> None:
+        self._fmt = fmt
+        self._convert = convert
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._text = time.strftime(self._fmt, self._convert(second))
+            self._second = second
+        return self._text
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: ``ts``, ``level``, ``logger``, ``event`` and the fields."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._clock = _SecondClock("%Y-%m-%dT%H:%M:%S", time.gmtime)
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": self._clock(record.created) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),
@@ -35,8 +56,12 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     """``ts level event key=value ...`` for a terminal."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._clock = _SecondClock("%H:%M:%S", time.localtime)
+
     def format(self, record: logging.LogRecord) -> str:
-        head = time.strftime("%H:%M:%S", time.localtime(record.created))
+        head = self._clock(record.created)
         fields = getattr(record, "fields", {})
         tail = " ".join(f"{k}={_text_value(v)}" for k, v in fields.items())
         return f"{head} {record.levelname:<7} {record.getMessage()} {tail}".rstrip()
@@ -66,4 +91,8 @@ def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
 
 
 def log_request(**fields: Any) -> None:
-    ACCESS.info("request", extra={"fields": fields})
+    """The request's one access line. The record is made directly: ``Logger.info`` would also
+    walk the stack to find the caller's file and line, which no formatter here prints."""
+    if ACCESS.isEnabledFor(logging.INFO):
+        ACCESS.handle(ACCESS.makeRecord(ACCESS.name, logging.INFO, __file__, 0, "request", (),
+                                        None, extra={"fields": fields}))

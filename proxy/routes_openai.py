@@ -75,11 +75,10 @@ async def _relay(request: web.Request, path: str, find_slots: SlotFinder,
     check_client(request, state.settings)
     body = await read_json_object(request, state.settings.max_body_bytes)
     slots = find_slots(body)
-    result = await state.anonymize([slot.get() for slot in slots])
+    result = await state.anonymize([slot.get() for slot in slots], request[LOG_FIELDS])
     for slot, text in zip(slots, result.texts, strict=True):
         slot.set(text)
     request_id = request[REQUEST_ID]
-    request[LOG_FIELDS]["entities"] = state.entity_counts(result.items)
     await state.remember(request_id, result.items)
 
     payload = json.dumps(body, ensure_ascii=False).encode()
@@ -98,17 +97,18 @@ async def _relay(request: web.Request, path: str, find_slots: SlotFinder,
 async def _send(request: web.Request, state: ProxyState, method: str, path: str,
                 payload: bytes | None) -> aiohttp.ClientResponse:
     started = time.perf_counter()
+    metrics = state.metrics
     try:
         upstream = await state.upstream.send(
             method, path, headers=state.upstream.headers(request.headers),
             query=request.query or None, body=payload)
     except ProxyError as exc:
-        state.metrics.upstream_errors.labels(reason=exc.code).inc()
+        metrics.child(metrics.upstream_errors, exc.code).inc()
         raise
     finally:
-        route = request.match_info.route.resource.canonical if request.match_info.route.resource \
-            else "unmatched"
-        state.metrics.upstream_seconds.labels(route=route).observe(time.perf_counter() - started)
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        metrics.child(metrics.upstream_seconds, route).observe(time.perf_counter() - started)
     request[LOG_FIELDS]["upstream_status"] = upstream.status
     return upstream
 
@@ -172,7 +172,7 @@ async def _relay_stream(request: web.Request, state: ProxyState,
                 log_event("stream_failed", error_type=type(exc).__name__)
                 failure = ProxyError(500, "the stream failed in the proxy", "server_error",
                                      "stream_failed")
-            state.metrics.upstream_errors.labels(reason=f"stream_{failure.code}").inc()
+            state.metrics.child(state.metrics.upstream_errors, f"stream_{failure.code}").inc()
             request[LOG_FIELDS]["stream_error"] = failure.code
             try:
                 await response.write(sse_error_event(failure.message, failure.type,
@@ -211,5 +211,6 @@ async def _write(response: web.StreamResponse, pieces: list[bytes]) -> bool:
 
 
 def _count_restored(state: ProxyState, restorer: Restorer) -> None:
+    metrics = state.metrics
     for label, count in restorer.restored.items():
-        state.metrics.restored.labels(label=label).inc(count)
+        metrics.child(metrics.restored, label).inc(count)

@@ -49,8 +49,7 @@ async def anonymize_body(request: web.Request) -> web.Response:
 
 async def _anonymize(request: web.Request, text: str) -> web.Response:
     state = state_of(request)
-    result = await state.anonymize([text])
-    request[LOG_FIELDS]["entities"] = state.entity_counts(result.items)
+    result = await state.anonymize([text], request[LOG_FIELDS])
     return web.json_response({"text": result.texts[0], "items": result.items},
                              dumps=_dumps)
 
@@ -88,11 +87,11 @@ async def _stored_items(request: web.Request, request_id: Any) -> dict[str, str]
     try:
         items = await state.store.get(request_id)
     except StoreError as exc:
-        state.metrics.store_errors.labels(operation="get").inc()
+        state.metrics.child(state.metrics.store_errors, "get").inc()
         log_event("store_failed", operation="get", error=str(exc))
         raise store_unavailable() from None
     except DecryptionError:
-        state.metrics.store_errors.labels(operation="decrypt").inc()
+        state.metrics.child(state.metrics.store_errors, "decrypt").inc()
         raise ProxyError(500, "the stored map cannot be decrypted with this proxy's key",
                          "server_error", "decryption_failed") from None
     if items is None:

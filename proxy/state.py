@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -29,10 +30,18 @@ class ProxyState:
     shutting_down: bool = False
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
 
-    async def anonymize(self, texts: Sequence[str]) -> AnonymizeManyResult:
-        """All texts of one request in one call (one mapping); any failure -> 503."""
+    async def anonymize(self, texts: Sequence[str],
+                        log_fields: dict[str, Any] | None = None) -> AnonymizeManyResult:
+        """All texts of one request in one call (one mapping); any failure -> 503.
+
+        The masked values' counts by label go to the metrics and, as ``entities``, into
+        ``log_fields`` (the request's log line) when given.
+        """
         if not texts:
+            if log_fields is not None:
+                log_fields["entities"] = {}
             return AnonymizeManyResult([], {})
+        metrics = self.metrics
         start = time.perf_counter()
         try:
             result = await self.pipeline.anonymize_many_async(texts)
@@ -40,9 +49,12 @@ class ProxyState:
             log_event("pipeline_failed", error_type=type(exc).__name__)
             raise anonymization_failed() from None
         finally:
-            self.metrics.pipeline_seconds.labels(stage="all").observe(time.perf_counter() - start)
-        for label, count in self.entity_counts(result.items).items():
-            self.metrics.entities.labels(label=label).inc(count)
+            metrics.child(metrics.pipeline_seconds, "all").observe(time.perf_counter() - start)
+        counts = self.entity_counts(result.items)
+        for label, count in counts.items():
+            metrics.child(metrics.entities, label).inc(count)
+        if log_fields is not None:
+            log_fields["entities"] = counts
         return result
 
     def entity_counts(self, items: dict[str, str]) -> dict[str, int]:
@@ -53,7 +65,7 @@ class ProxyState:
         try:
             await self.store.put(request_id, items)
         except StoreError as exc:
-            self.metrics.store_errors.labels(operation="put").inc()
+            self.metrics.child(self.metrics.store_errors, "put").inc()
             log_event("store_failed", operation="put", error=str(exc))
             raise store_unavailable() from None
 
