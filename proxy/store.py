@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from proxy.crypto import ItemCipher
+from proxy.resp import PipelinedSet, RespError
 
 
 class StoreError(Exception):
@@ -76,14 +77,25 @@ class ItemStore(ABC):
 
 
 class RedisItemStore(ItemStore):
-    """Redis (standalone, TLS, unix socket or cluster) through one connection pool."""
+    """Redis (standalone, TLS, unix socket or cluster) through one connection pool.
+
+    With ``writer`` (plain TCP or unix socket) the per-request ``SET`` goes through it, one
+    pipelined connection (``proxy/resp.py``); reads and pings always use the pool.
+    """
 
     def __init__(self, client: Any, ttl_seconds: int, key_prefix: str,
-                 key: bytes | None) -> None:
+                 key: bytes | None, writer: PipelinedSet | None = None) -> None:
         super().__init__(ttl_seconds, key_prefix, key)
         self.client = client
+        self.writer = writer
 
     async def _set(self, key: str, blob: bytes, ttl: int) -> None:
+        if self.writer is not None:
+            try:
+                await self.writer.set(key.encode(), blob, ttl)
+            except RespError as exc:
+                raise StoreError(str(exc)) from None
+            return
         try:
             await self.client.set(key, blob, ex=ttl)
         except (RedisError, OSError) as exc:
@@ -102,6 +114,8 @@ class RedisItemStore(ItemStore):
             raise StoreError(f"redis PING failed: {type(exc).__name__}") from None
 
     async def close(self) -> None:
+        if self.writer is not None:
+            await self.writer.close()
         await self.client.aclose()
 
 
@@ -151,6 +165,22 @@ def open_store(url: str, *, ttl_seconds: int, key_prefix: str, key: bytes | None
     }
     if cluster:
         client = RedisCluster.from_url(url, **options)
-    else:
-        client = aioredis.from_url(url, health_check_interval=30, **options)
-    return RedisItemStore(client, ttl_seconds, key_prefix, key)
+        return RedisItemStore(client, ttl_seconds, key_prefix, key)
+    client = aioredis.from_url(url, health_check_interval=30, **options)
+    return RedisItemStore(client, ttl_seconds, key_prefix, key,
+                          writer=_pipelined_writer(client, timeout_seconds))
+
+
+def _pipelined_writer(client: aioredis.Redis, timeout: float) -> PipelinedSet | None:
+    """The fast ``SET`` connection for the URL redis-py parsed, if it is plain TCP or a unix
+    socket with at most a password and a database (TLS and custom connections: None)."""
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    if pool.connection_class not in (aioredis.Connection, aioredis.UnixDomainSocketConnection):
+        return None
+    if kwargs.get("credential_provider") is not None:
+        return None
+    return PipelinedSet(host=kwargs.get("host", "localhost"), port=int(kwargs.get("port", 6379)),
+                        path=kwargs.get("path"), db=int(kwargs.get("db", 0)),
+                        username=kwargs.get("username"), password=kwargs.get("password"),
+                        timeout=timeout)
