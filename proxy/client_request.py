@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from proxy import jsonio
 from proxy.errors import bad_request, too_large, unauthorized
 from proxy.settings import Settings
 
@@ -45,7 +46,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
     raw = await read_body(request, limit)
     try:
-        body = json.loads(raw)
+        body = jsonio.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise bad_request("the request body is not valid JSON", "invalid_json") from None
     if not isinstance(body, dict):

@@ -46,16 +46,26 @@ class _Replies(asyncio.Protocol):
         self.waiters: deque[asyncio.Future[bytes]] = deque()
         self.lost = False
         self._buffer = b""
+        self._outgoing: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def send(self, command: bytes) -> asyncio.Future[bytes]:
-        assert self.transport is not None
-        waiter = asyncio.get_running_loop().create_future()
+        """Queue ``command``; every command queued in this turn of the event loop goes out in
+        one write (one system call for all the requests that reached their write together)."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
         self.waiters.append(waiter)
-        self.transport.write(command)
+        if not self._outgoing:
+            loop.call_soon(self._flush)
+        self._outgoing.append(command)
         return waiter
+
+    def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        if not self.lost and self.transport is not None:
+            self.transport.write(b"".join(outgoing))
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer + data if self._buffer else data

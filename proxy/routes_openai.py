@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from proxy import jsonio
 from proxy.client_request import LOG_FIELDS, REQUEST_ID, check_client, read_json_object
 from proxy.errors import ProxyError, sse_error_event, upstream_bad_response
 from proxy.logs import log_event
@@ -81,7 +82,7 @@ async def _relay(request: web.Request, path: str, find_slots: SlotFinder,
     request_id = request[REQUEST_ID]
     await state.remember(request_id, result.items)
 
-    payload = json.dumps(body, ensure_ascii=False).encode()
+    payload = jsonio.dumps(body)
     upstream = await _send(request, state, "POST", path, payload)
     restorer = Restorer(result.items, state.label_of)
     try:
@@ -122,7 +123,7 @@ async def _relay_whole(upstream: aiohttp.ClientResponse, restorer: Restorer) -> 
     raw = await read_body(upstream)
     headers = response_headers(upstream.headers)
     try:
-        parsed = json.loads(raw) if raw else None
+        parsed = jsonio.loads(raw) if raw else None
     except (UnicodeDecodeError, json.JSONDecodeError):
         if upstream.status < 400:
             raise upstream_bad_response() from None
@@ -131,8 +132,8 @@ async def _relay_whole(upstream: aiohttp.ClientResponse, restorer: Restorer) -> 
         return web.Response(text=text, status=upstream.status, headers=headers)
     restored = (restore_answer if upstream.status < 400 else restore_error)(parsed,
                                                                             restorer.text)
-    return web.json_response(restored, status=upstream.status, headers=headers,
-                             dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    return web.Response(body=jsonio.dumps(restored), status=upstream.status, headers=headers,
+                        content_type="application/json", charset="utf-8")
 
 
 async def _relay_stream(request: web.Request, state: ProxyState,
@@ -192,12 +193,12 @@ def _translate(event: SSEEvent, chunks: StreamRestorer) -> list[bytes]:
     if event.data.strip() == "[DONE]":
         return [*(data_event(c) for c in chunks.end()), event.encode()]
     try:
-        payload = json.loads(event.data)
+        payload = jsonio.loads(event.data)
     except json.JSONDecodeError:
         return [SSEEvent(event.other_lines, chunks.restore_text(event.data)).encode()]
     out = []
     for chunk in chunks.chunk(payload):
-        out.append(SSEEvent(event.other_lines, json.dumps(chunk, ensure_ascii=False)).encode())
+        out.append(SSEEvent(event.other_lines, jsonio.dumps_str(chunk)).encode())
     return out
 
 

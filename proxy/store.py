@@ -7,7 +7,6 @@ configured the stored value is AES-GCM encrypted.
 
 from __future__ import annotations
 
-import json
 import time
 from abc import ABC, abstractmethod
 from typing import Any
@@ -18,6 +17,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from proxy import jsonio
 from proxy.crypto import ItemCipher
 from proxy.resp import PipelinedSet, RespError
 
@@ -52,12 +52,12 @@ class ItemStore(ABC):
         return None if blob is None else self._open(key, blob)
 
     def _seal(self, key: str, items: dict[str, str]) -> bytes:
-        plain = json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode()
+        plain = jsonio.dumps(items)
         return self._cipher.encrypt(plain, key) if self._cipher else plain
 
     def _open(self, key: str, blob: bytes) -> dict[str, str]:
         plain = self._cipher.decrypt(blob, key) if self._cipher else blob
-        items = json.loads(plain)
+        items = jsonio.loads(plain)
         if not isinstance(items, dict):
             raise StoreError("stored item map has the wrong shape")
         return items

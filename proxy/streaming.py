@@ -11,11 +11,11 @@ Held tails are emitted before (or inside) the chunk that carries the choice's
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from proxy import jsonio
 from proxy.openai_format import restore_tree
 from proxy.restoring import CountingStream, Restorer
 
@@ -80,7 +80,7 @@ def parse_event(block: bytes) -> SSEEvent:
 
 
 def data_event(payload: Any) -> bytes:
-    return b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n"
+    return b"data: " + jsonio.dumps(payload) + b"\n\n"
 
 
 class StreamRestorer:
