@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
+from proxy.client_request import new_request_id
 from tests.proxy.conftest import PLACEHOLDER, FakeUpstream, RunningProxy
 
 PROMPT = "I like apples and bananas, and plums too"
@@ -191,3 +193,12 @@ async def test_stream_is_relayed_as_it_comes(proxy: RunningProxy,
             assert not upstream.stream_finished
             break
     await stream.close()
+
+
+def test_new_request_ids_are_version_4_uuids() -> None:
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for made in ids:
+        parsed = uuid.UUID(made)
+        assert str(parsed) == made and parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122

@@ -24,9 +24,21 @@ def test_round_trips_like_the_standard_library(value: object) -> None:
     raw = json.dumps(value, ensure_ascii=False).encode()
     assert jsonio.loads(raw) == json.loads(raw)
     assert json.loads(jsonio.dumps(value)) == json.loads(raw)
+    assert jsonio.dumps_str(value) == jsonio.dumps(value).decode()
+
+
+_without_floats = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_without_floats)
+def test_writes_the_standard_librarys_bytes(value: object) -> None:
+    # Floats only differ in spelling (orjson: 5.9e-8, json: 5.9e-08), never in value.
     assert jsonio.dumps(value) == json.dumps(value, ensure_ascii=False,
                                              separators=(",", ":")).encode()
-    assert jsonio.dumps_str(value) == jsonio.dumps(value).decode()
 
 
 @pytest.mark.parametrize("raw", [
@@ -62,3 +74,17 @@ def test_invalid_input_raises_what_json_raises(raw: bytes) -> None:
         json.loads(raw)
     with pytest.raises(type(expected.value)):
         jsonio.loads(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    "12345678901234567890", "[-12345678901234567890]", '{"a":\n 12345678901234567890}',
+    '{"a": [1, 12345678901234567890]}', '{"a":12345678901234567890.5}',
+])
+def test_a_long_integer_anywhere_a_number_can_start_is_read_exactly(raw: str) -> None:
+    for form in (raw, raw.encode()):
+        assert repr(jsonio.loads(form)) == repr(json.loads(raw))
+
+
+def test_digits_inside_words_do_not_leave_the_fast_path() -> None:
+    assert not jsonio._may_hold_long_integer(b'{"iban": "DE89370400440532013000"}')
+    assert jsonio._may_hold_long_integer(b'{"text": "call 12345678901234567890"}')  # harmless
