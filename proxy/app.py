@@ -106,6 +106,13 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = internal_error().response()
     if not response.prepared:
         response.headers["X-Request-Id"] = request[REQUEST_ID]
+        # Sent now, so the client does not wait for the metrics and the log line below
+        # (aiohttp would send it after this middleware returns; then it has nothing left to do).
+        try:
+            await response.prepare(request)
+            await response.write_eof()
+        except ConnectionError:
+            request[LOG_FIELDS]["client_gone"] = True
     elapsed = time.perf_counter() - started
     status = response.status
     state.metrics.request_done(route, request.method, status, elapsed)
