@@ -52,13 +52,19 @@ class _Replies(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def send(self, command: bytes) -> asyncio.Future[bytes]:
-        """Queue ``command``; every command queued in this turn of the event loop goes out in
-        one write (one system call for all the requests that reached their write together)."""
+        """Send ``command``: at once on an idle connection (no wait at low load); while replies
+        are outstanding, with every other command of this turn of the event loop in one write
+        (one system call for all the requests that reached their write together)."""
+        assert self.transport is not None
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
-        self.waiters.append(waiter)
         if not self._outgoing:
+            if not self.waiters:
+                self.waiters.append(waiter)
+                self.transport.write(command)
+                return waiter
             loop.call_soon(self._flush)
+        self.waiters.append(waiter)
         self._outgoing.append(command)
         return waiter
 
