@@ -150,7 +150,9 @@ class PipelinedSet:
 
     def _open_replies(self) -> _Replies | None:
         replies = self._replies
-        if replies is None or replies.lost or self._loop is not asyncio.get_running_loop():
+        if (replies is None or replies.lost or replies.transport is None
+                or replies.transport.is_closing()  # writes to it would be dropped
+                or self._loop is not asyncio.get_running_loop()):
             return None
         return replies
 
@@ -188,6 +190,9 @@ class PipelinedSet:
             return [await waiter for waiter in waiters]
         finally:
             timer.cancel()
+            for waiter in waiters:  # the handshake's second reply after the first failed
+                if waiter.done() and not waiter.cancelled():
+                    waiter.exception()  # retrieved: no "never retrieved" warning at exit
 
     async def close(self) -> None:
         replies, self._replies = self._replies, None
