@@ -45,6 +45,7 @@ class _Replies(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.waiters: deque[asyncio.Future[bytes]] = deque()
         self.lost = False
+        self.last_reply = asyncio.get_running_loop().time()
         self._buffer = b""
         self._outgoing: list[bytes] = []
 
@@ -74,6 +75,7 @@ class _Replies(asyncio.Protocol):
             self.transport.write(b"".join(outgoing))
 
     def data_received(self, data: bytes) -> None:
+        self.last_reply = asyncio.get_running_loop().time()
         buffer = self._buffer + data if self._buffer else data
         start = 0
         while (end := buffer.find(b"\r\n", start)) >= 0:
@@ -108,17 +110,20 @@ class PipelinedSet:
     """``SET key value EX ttl`` on one lazily opened connection, with AUTH and SELECT.
 
     ``timeout`` bounds the connect and each reply; a connection that times out or breaks is
-    dropped and the write retried on a new one (twice), then ``RespError`` is raised.
+    dropped and the write retried on a new one (twice), then ``RespError`` is raised. A
+    connection idle for ``idle_seconds`` is replaced before use (as redis-py's health check
+    does): a firewall or load balancer may have cut it without a word.
     """
 
     def __init__(self, *, host: str = "localhost", port: int = 6379, path: str | None = None,
                  db: int = 0, username: str | None = None, password: str | None = None,
-                 timeout: float = 2.0) -> None:
+                 timeout: float = 2.0, idle_seconds: float = 30.0) -> None:
         self._host = host
         self._port = port
         self._path = path
         self._handshake = self._handshake_commands(db, username, password)
         self._timeout = timeout
+        self._idle_seconds = idle_seconds
         self._replies: _Replies | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connecting: asyncio.Lock | None = None
@@ -153,6 +158,9 @@ class PipelinedSet:
         if (replies is None or replies.lost or replies.transport is None
                 or replies.transport.is_closing()  # writes to it would be dropped
                 or self._loop is not asyncio.get_running_loop()):
+            return None
+        if not replies.waiters and self._loop.time() - replies.last_reply > self._idle_seconds:
+            replies.drop()
             return None
         return replies
 

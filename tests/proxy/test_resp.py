@@ -79,6 +79,22 @@ async def test_a_broken_connection_is_replaced_and_the_write_retried(
     assert await redis_client.get(redis_prefix + "b") == b"2"
 
 
+async def test_an_idle_connection_is_replaced_before_use(redis_client: aioredis.Redis,
+                                                         redis_prefix: str) -> None:
+    writer = PipelinedSet(host="127.0.0.1", port=6379, idle_seconds=0.5)
+    try:
+        await writer.set((redis_prefix + "a").encode(), b"1", 60)
+        first = writer._replies
+        await writer.set((redis_prefix + "b").encode(), b"2", 60)
+        assert writer._replies is first  # busy: kept
+        await asyncio.sleep(0.6)
+        await writer.set((redis_prefix + "c").encode(), b"3", 60)
+        assert writer._replies is not first and first is not None and first.lost
+    finally:
+        await writer.close()
+    assert await redis_client.get(redis_prefix + "c") == b"3"
+
+
 # -- fake servers --------------------------------------------------------------------------
 
 Reply = Callable[[bytes], bytes | None]
