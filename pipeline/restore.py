@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+
+# Sets of up to this many placeholders are compiled once: the same ones (NAME0, EMAIL0, ...)
+# come back request after request, and compiling costs more than the replacement itself.
+_CACHED_KEYS = 64
 
 
-def _pattern(items: Mapping[str, str]) -> re.Pattern[str]:
-    # Longest first: at any position the longest placeholder wins, so X10 is never X1 + "0".
-    keys = sorted(items, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, keys)))
+def placeholder_pattern(placeholders: Iterable[str]) -> re.Pattern[str]:
+    """One alternation of the placeholders, longest first: at any position the longest
+    placeholder wins, so ``X10`` is never ``X1`` + ``0``."""
+    keys = frozenset(placeholders)
+    if len(keys) <= _CACHED_KEYS:
+        return _cached_pattern(keys)
+    return _compile(keys)
+
+
+def _compile(keys: frozenset[str]) -> re.Pattern[str]:
+    ordered = sorted(keys, key=lambda k: (-len(k), k))
+    return re.compile("|".join(map(re.escape, ordered)))
+
+
+_cached_pattern = functools.lru_cache(maxsize=1024)(_compile)
 
 
 def deanonymize(text: str, items: Mapping[str, str]) -> str:
@@ -19,7 +35,7 @@ def deanonymize(text: str, items: Mapping[str, str]) -> str:
     """
     if not items or not text:
         return text
-    return _pattern(items).sub(lambda m: items[m.group()], text)
+    return placeholder_pattern(items).sub(lambda m: items[m.group()], text)
 
 
 class StreamingDeanonymizer:
@@ -32,7 +48,7 @@ class StreamingDeanonymizer:
     def __init__(self, items: Mapping[str, str]) -> None:
         self._items = dict(items)
         self._buffer = ""
-        self._pattern = _pattern(self._items) if self._items else None
+        self._pattern = placeholder_pattern(self._items) if self._items else None
         self._prefixes = {key[:n] for key in self._items for n in range(1, len(key))}
         self._longest = max(map(len, self._items), default=0)
 

@@ -6,12 +6,12 @@ counting is added, per placeholder label, never per value.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 
 from pipeline import StreamingDeanonymizer
+from pipeline.restore import placeholder_pattern
 
 
 class Restorer:
@@ -21,7 +21,7 @@ class Restorer:
         self.items = dict(items)
         self._label_of = label_of
         self.restored: Counter[str] = Counter()
-        self._pattern = _pattern_of(frozenset(self.items)) if self.items else None
+        self._pattern = placeholder_pattern(self.items) if self.items else None
 
     def text(self, text: str) -> str:
         """``text`` with every known placeholder replaced by its original."""
@@ -42,26 +42,6 @@ class Restorer:
 
     def streaming(self) -> CountingStream:
         return CountingStream(self)
-
-
-def _pattern_of(keys: frozenset[str]) -> re.Pattern[str]:
-    """One alternation of the placeholders, longest first (``X10`` is never ``X1`` + ``0``).
-
-    The same placeholders come back request after request (``NAME0``, ``EMAIL0``, ...), so
-    small sets are compiled once; the keys are placeholders, never user text.
-    """
-    if len(keys) <= _CACHED_KEYS:
-        return _cached_pattern(keys)
-    return _compile(keys)
-
-
-def _compile(keys: frozenset[str]) -> re.Pattern[str]:
-    ordered = sorted(keys, key=lambda k: (-len(k), k))
-    return re.compile("|".join(map(re.escape, ordered)))
-
-
-_CACHED_KEYS = 64
-_cached_pattern = functools.lru_cache(maxsize=1024)(_compile)
 
 
 class CountingStream:
