@@ -80,15 +80,8 @@ class Metrics:
 
     def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
         """One request's sample: count by route, method and status; duration by route."""
-        key = ("request", route, method, status)
-        try:
-            count, duration = self._children[key]
-        except KeyError:
-            count = self.requests.labels(route, method, str(status))
-            duration = self.request_seconds.labels(route)
-            self._children[key] = (count, duration)
-        count.inc()
-        duration.observe(seconds)
+        self.child(self.requests, route, method, str(status)).inc()
+        self.child(self.request_seconds, route).observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
