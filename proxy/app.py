@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pipeline import Pipeline
-from proxy import health, routes_openai, routes_seed
+from proxy import health, routes_anthropic, routes_openai, routes_seed
 from proxy.client_request import LOG_FIELDS, REQUEST_ID, request_id_for
 from proxy.errors import ProxyError, internal_error, method_not_allowed, not_found, too_large
+from proxy.formats.base import ERROR_FORMAT
 from proxy.logs import log_event, log_request
 from proxy.metrics import Metrics, placeholder_labeler
 from proxy.settings import Settings
@@ -38,12 +39,17 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
                         total=settings.total_timeout_seconds, api_key=settings.upstream_key)
     state = ProxyState(settings=settings, pipeline=pipeline, store=store, upstream=upstream,
                        metrics=metrics, label_of=placeholder_labeler(pipeline))
+    state.upstreams[routes_anthropic.ANTHROPIC.name] = Upstream(
+        settings.anthropic_upstream, connect=settings.connect_timeout_seconds,
+        first_byte=settings.first_byte_timeout_seconds, total=settings.total_timeout_seconds,
+        api_key=settings.anthropic_upstream_key, provider=routes_anthropic.ANTHROPIC)
 
     # The body limit is enforced by read_body (413 in OpenAI's shape); aiohttp's own limit
     # sits just above it so it never answers first.
     app = web.Application(middlewares=[observe], client_max_size=settings.max_body_bytes + 1)
     app[STATE] = state
-    app.add_routes(routes_openai.routes() + routes_seed.routes() + health.routes())
+    app.add_routes(routes_openai.routes() + routes_anthropic.routes() + routes_seed.routes()
+                   + health.routes())
     app.on_startup.append(_startup)
     app.on_shutdown.append(_shutdown)
     app.on_cleanup.append(_cleanup)
@@ -53,6 +59,8 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
 async def _startup(app: web.Application) -> None:
     state = app[STATE]
     await state.upstream.start()
+    for other in state.upstreams.values():
+        await other.start()
     if not state.store.encrypted:
         log_event("store_unencrypted", level=30,
                   hint="set ANONYMIZE_PROXY_KEY so stored item maps are encrypted")
@@ -69,6 +77,8 @@ async def _shutdown(app: web.Application) -> None:
 async def _cleanup(app: web.Application) -> None:
     state = app[STATE]
     await state.upstream.close()
+    for other in state.upstreams.values():
+        await other.close()
     await state.store.close()
     state.pipeline.close()
     log_event("stopped")
@@ -77,6 +87,12 @@ async def _cleanup(app: web.Application) -> None:
 def _route_of(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "unmatched"
+
+
+def _error_response(request: web.Request, error: ProxyError) -> web.Response:
+    """The error in the shape of the API the route speaks (OpenAI's unless it set one)."""
+    fmt = request.get(ERROR_FORMAT)
+    return fmt.error_response(error) if fmt is not None else error.response()
 
 
 @web.middleware
@@ -90,20 +106,20 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except ProxyError as exc:
-        response = exc.response()
+        response = _error_response(request, exc)
         request[LOG_FIELDS]["error"] = exc.code
     except web.HTTPRequestEntityTooLarge:
-        response = too_large(state.settings.max_body_bytes).response()
+        response = _error_response(request, too_large(state.settings.max_body_bytes))
     except web.HTTPNotFound:
-        response = not_found().response()
+        response = _error_response(request, not_found())
     except web.HTTPMethodNotAllowed:
-        response = method_not_allowed().response()
+        response = _error_response(request, method_not_allowed())
     except web.HTTPException as exc:
-        response = ProxyError(exc.status, exc.reason, "invalid_request_error",
-                              "http_error").response()
+        response = _error_response(request, ProxyError(exc.status, exc.reason,
+                                                       "invalid_request_error", "http_error"))
     except Exception as exc:  # never a traceback with a user's text in it
         log_event("unhandled_error", level=40, route=route, error_type=type(exc).__name__)
-        response = internal_error().response()
+        response = _error_response(request, internal_error())
     if not response.prepared:
         response.headers["X-Request-Id"] = request[REQUEST_ID]
         # Sent now, so the client does not wait for the metrics and the log line below

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from proxy import jsonio
+from proxy import jsonio, routes_anthropic
 from proxy.client_request import LOG_FIELDS, REQUEST_ID, check_client, read_json_object
 from proxy.errors import ProxyError, sse_error_event, upstream_bad_response
 from proxy.logs import log_event
@@ -58,6 +58,8 @@ async def embeddings(request: web.Request) -> web.StreamResponse:
 
 async def models(request: web.Request) -> web.StreamResponse:
     """Passed through: nothing personal goes up, nothing to restore."""
+    if routes_anthropic.is_anthropic(request):  # the same path in Anthropic's API
+        return await routes_anthropic.models(request)
     state = state_of(request)
     check_client(request, state.settings)
     path = "/models" + (f"/{request.match_info['model']}" if "model" in request.match_info

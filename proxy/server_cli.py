@@ -27,6 +27,8 @@ def add_server_command(commands: Any) -> None:
     server.add_argument("-b", "--host", help="address to bind (default 127.0.0.1)")
     server.add_argument("-p", "--port", type=int, help="port to bind (default 8080)")
     server.add_argument("--upstream", help="provider base URL, e.g. https://api.openai.com/v1")
+    server.add_argument("--anthropic-upstream", dest="anthropic_upstream",
+                        help="Anthropic API base URL (default https://api.anthropic.com)")
     server.add_argument("--redis-url", dest="redis_url",
                         help="redis://, rediss://, unix:// or memory:// "
                              "(default redis://127.0.0.1:6379/0)")
@@ -48,8 +50,8 @@ def run_server(args: argparse.Namespace) -> int:
     from proxy.app import create_app
     from proxy.logs import configure_logging
 
-    names = ("host", "port", "upstream", "redis_url", "redis_cluster", "ttl_seconds",
-             "max_body_bytes", "shutdown_grace_seconds", "log_format", "log_level")
+    names = ("host", "port", "upstream", "anthropic_upstream", "redis_url", "redis_cluster",
+             "ttl_seconds", "max_body_bytes", "shutdown_grace_seconds", "log_format", "log_level")
     settings = load_settings(args.config, {name: getattr(args, name) for name in names})
     configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)  # a bad pipeline config raises ConfigError here: exit 2

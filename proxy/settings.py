@@ -60,6 +60,10 @@ OPTIONS: tuple[Option, ...] = (
            doc="the provider's OpenAI-compatible base URL"),
     Option("upstream_key", "upstream", "api_key", "str", None,
            doc="egress mode: the proxy's own provider key (needs client keys)"),
+    Option("anthropic_upstream", "upstream", "anthropic_base_url", "str",
+           "https://api.anthropic.com", doc="the Anthropic API's base URL (/v1/messages)"),
+    Option("anthropic_upstream_key", "upstream", "anthropic_api_key", "str", None,
+           doc="egress mode: the proxy's own Anthropic key (needs client keys)"),
     Option("connect_timeout_seconds", "upstream", "connect_timeout_seconds", "float", 10.0,
            minimum=0.001, doc="connecting to the provider"),
     Option("first_byte_timeout_seconds", "upstream", "first_byte_timeout_seconds", "float",
@@ -101,6 +105,8 @@ class Settings:
     shutdown_grace_seconds: float = 30.0
     upstream: str = "https://api.openai.com/v1"
     upstream_key: str | None = field(default=None, repr=False)
+    anthropic_upstream: str = "https://api.anthropic.com"
+    anthropic_upstream_key: str | None = field(default=None, repr=False)
     connect_timeout_seconds: float = 10.0
     first_byte_timeout_seconds: float = 120.0
     total_timeout_seconds: float = 600.0
@@ -245,14 +251,19 @@ def _check(option: Option, raw: dict[str, Any], path: str) -> Any:
 
 
 def _check_auth(settings: Settings) -> None:
-    if settings.client_keys and not settings.upstream_key:
+    if settings.client_keys and not (settings.upstream_key or settings.anthropic_upstream_key):
         raise ConfigError("upstream.api_key", "egress mode (auth.client_keys) needs the proxy's "
-                                              "own upstream key (ANONYMIZE_PROXY_UPSTREAM_KEY)")
-    if settings.upstream_key and not settings.client_keys:
-        raise ConfigError("auth.client_keys", "upstream.api_key is set but no client keys: "
-                                              "anyone reaching the proxy would spend that key")
-    if not settings.upstream.startswith(("http://", "https://")):
-        raise ConfigError("upstream.base_url", "must start with http:// or https://")
+                                              "own upstream key (ANONYMIZE_PROXY_UPSTREAM_KEY "
+                                              "or ANONYMIZE_PROXY_ANTHROPIC_UPSTREAM_KEY)")
+    for key, path in ((settings.upstream_key, "upstream.api_key"),
+                      (settings.anthropic_upstream_key, "upstream.anthropic_api_key")):
+        if key and not settings.client_keys:
+            raise ConfigError("auth.client_keys", f"{path} is set but no client keys: "
+                                                  "anyone reaching the proxy would spend that key")
+    for url, path in ((settings.upstream, "upstream.base_url"),
+                      (settings.anthropic_upstream, "upstream.anthropic_base_url")):
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(path, "must start with http:// or https://")
     scheme = settings.redis_url.split("://", 1)[0] if "://" in settings.redis_url else ""
     if scheme not in ("redis", "rediss", "unix", "memory"):
         raise ConfigError("store.url", "must start with redis://, rediss://, unix:// or memory://")

@@ -17,7 +17,8 @@ from proxy.providers import OPENAI, Provider
 
 # Response headers passed back to the client.
 FORWARD_RESPONSE_PREFIXES = ("openai-", "x-ratelimit-", "anthropic-ratelimit-")
-FORWARD_RESPONSE_HEADERS = ("retry-after", "retry-after-ms")
+# ``request-id``: Anthropic's own id of the call (its SDKs show it in errors).
+FORWARD_RESPONSE_HEADERS = ("retry-after", "retry-after-ms", "request-id")
 
 
 class Upstream:
