@@ -2,11 +2,10 @@
 
 A request's texts are ``system`` (a string or text blocks), every message's ``content`` (a
 string or blocks: ``text``, ``tool_use.input`` string values, ``tool_result.content``, text
-``document`` sources, citations' quoted text, search results) and ``thinking`` texts. Images,
-base64 PDFs, file ids, ``redacted_thinking`` data, signatures, tool schemas, ``metadata``
-(``user_id`` is an identifier) and the sampling options carry no user text and pass
-untouched. Anything else, a content block of an unknown type or an unknown field, is refused
-(400) rather than forwarded unread.
+``document`` sources, citations' quoted text, search results) and ``thinking`` texts; the
+schema (``anthropic_schema.py``) names every field, and anything else is refused (400)
+rather than forwarded unread. Answers restore every content block except its opaque keys
+(ids, signatures, encrypted data); ``redacted_thinking`` passes untouched both ways.
 
 Thinking blocks carry a ``signature`` over the exact text the provider produced, placeholders
 and all. The client reads the restored text; the text the provider sent is kept in the store
@@ -28,6 +27,7 @@ from typing import Any, ClassVar
 from proxy import jsonio
 from proxy.client_request import LOG_FIELDS
 from proxy.errors import ProxyError, bad_request, store_unavailable
+from proxy.formats.anthropic_schema import MESSAGES as MESSAGES_SCHEMA
 from proxy.formats.base import (
     Answer,
     Exchange,
@@ -36,6 +36,7 @@ from proxy.formats.base import (
     WireFormat,
     restore_tree,
 )
+from proxy.formats.schema import find_texts
 from proxy.logs import log_event
 from proxy.restoring import CountingStream, Restorer
 from proxy.state import state_of
@@ -44,55 +45,10 @@ from proxy.streaming import SSEEvent
 
 Restore = Callable[[str], str]
 
-# -- the request's shape -------------------------------------------------------------------
+# -- the request's shape (proxy/formats/anthropic_schema.py) --------------------------------
 
-# Top-level fields of /v1/messages and count_tokens that carry no user text: ids, enums,
-# numbers, tool schemas written by the developer, ``metadata.user_id`` (an identifier),
-# stop sequences (matched against the output, never read as a prompt), MCP server configs.
-_NO_TEXT_FIELDS = frozenset({
-    "model", "max_tokens", "metadata", "stop_sequences", "stream", "temperature", "top_k",
-    "top_p", "tools", "tool_choice", "thinking", "context_management", "output_config",
-    "service_tier", "container", "mcp_servers", "inference_geo",
-})
-_ROLES = frozenset({"user", "assistant", "system"})
-# Per content block type: its text fields (strings anonymized) and its no-text fields.
-_BLOCK_TEXT = {
-    "text": ("text",),
-    "thinking": ("thinking",),
-    "document": ("title", "context"),
-    "search_result": ("source", "title"),
-}
-_BLOCK_NO_TEXT = {
-    "text": ("citations",),  # handled below
-    "image": ("source",),  # base64, URL or file id: binary
-    "document": ("source", "citations"),  # source handled below; citations: {"enabled"}
-    "thinking": ("signature",),
-    "redacted_thinking": ("data",),
-    "tool_use": ("id", "name", "input", "caller"),  # input handled below
-    "server_tool_use": ("id", "name", "input", "caller"),
-    "mcp_tool_use": ("id", "name", "server_name", "input"),
-    "tool_result": ("tool_use_id", "is_error", "content"),  # content handled below
-    "mcp_tool_result": ("tool_use_id", "is_error", "content"),
-    "search_result": ("content", "citations"),
-    "container_upload": ("file_id",),
-}
-# Server tools' results that the client echoes back: every string in them is text except
-# ``_OPAQUE_KEYS`` (web search's ``encrypted_content``).
-_SERVER_RESULTS = frozenset({
-    "web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result",
-    "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
-    "tool_search_tool_result",
-})
 _TOOL_CALLS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
-_ALWAYS_NO_TEXT = ("type", "cache_control")
-# Citation fields that quote or name the cited source; the others are indices and ids.
-_CITATION_TEXT = frozenset({"cited_text", "document_title", "title", "url", "source"})
-_CITATION_NO_TEXT = frozenset({
-    "type", "document_index", "start_char_index", "end_char_index", "start_page_number",
-    "end_page_number", "start_block_index", "end_block_index", "file_id", "encrypted_index",
-    "search_result_index",
-})
-# Keys of blocks whose values are opaque wherever they are: never anonymized or restored.
+# Keys of answer blocks that are opaque wherever they are: never restored.
 _OPAQUE_KEYS = frozenset({"id", "signature", "data", "encrypted_content", "encrypted_index",
                           "tool_use_id", "type", "file_id"})
 
@@ -100,126 +56,9 @@ _OPAQUE_KEYS = frozenset({"id", "signature", "data", "encrypted_content", "encry
 def request_texts(body: dict[str, Any]) -> list[TextSlot]:
     """Texts of ``/v1/messages`` and ``/v1/messages/count_tokens``, in document order (so a
     growing conversation's earlier turns always anonymize the same); 400 on anything else."""
-    slots: list[TextSlot] = []
-    for key in body:
-        if key not in _NO_TEXT_FIELDS and key not in ("system", "messages"):
-            raise bad_request("the request has a field the proxy does not know; it was not "
-                              "forwarded", "unknown_field")
-    system = body.get("system")
-    if isinstance(system, str):
-        slots.append(TextSlot(body, "system"))
-    elif isinstance(system, list):
-        for j, block in enumerate(system):
-            if not isinstance(block, dict) or block.get("type") != "text":
-                raise bad_request(f"system[{j}] must be a text block", "invalid_system")
-            _block(block, f"system[{j}]", slots)
-    elif system is not None:
-        raise bad_request("'system' must be a string or a list of text blocks",
-                          "invalid_system")
-    messages = body.get("messages")
-    if not isinstance(messages, list):
+    if not isinstance(body.get("messages"), list):
         raise bad_request("'messages' must be a list", "invalid_messages")
-    for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        if (not isinstance(message, dict) or message.get("role") not in _ROLES
-                or set(message) - {"role", "content"}):
-            raise bad_request(f"{where} must be an object with a role (user, assistant or "
-                              "system) and a content", "invalid_messages")
-        _content(message, "content", where + ".content", slots)
-    return slots
-
-
-def _content(holder: dict[str, Any], key: str, where: str, out: list[TextSlot]) -> None:
-    """A ``content`` field: a string, or a list of content blocks."""
-    value = holder.get(key)
-    if value is None:
-        return
-    if isinstance(value, str):
-        out.append(TextSlot(holder, key))
-        return
-    if not isinstance(value, list):
-        raise bad_request(f"{where} must be a string or a list of content blocks",
-                          "invalid_content")
-    for j, block in enumerate(value):
-        _block(block, f"{where}[{j}]", out)
-
-
-def _block(block: Any, where: str, out: list[TextSlot]) -> None:
-    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-        raise bad_request(f"{where} must be a content block with a type", "invalid_content")
-    kind = block["type"]
-    if kind in _SERVER_RESULTS:
-        _open_strings(block, out, skip=_OPAQUE_KEYS)
-        return
-    if kind not in _BLOCK_NO_TEXT and kind not in _BLOCK_TEXT:
-        raise bad_request(f"{where}: this content block type is not supported by the proxy; "
-                          "it was not forwarded", "unsupported_content")
-    text_fields = _BLOCK_TEXT.get(kind, ())
-    known = {*text_fields, *_BLOCK_NO_TEXT.get(kind, ()), *_ALWAYS_NO_TEXT}
-    if set(block) - known:
-        raise bad_request(f"{where} has a field the proxy does not know; it was not "
-                          "forwarded", "unknown_field")
-    for name in text_fields:
-        _string(block, name, where, out, required=name in ("text", "thinking"))
-    if kind in _TOOL_CALLS:
-        if not isinstance(block.get("input", {}), dict):
-            raise bad_request(f"{where}.input must be an object", "invalid_content")
-        _open_strings(block.get("input", {}), out)
-    elif kind in ("tool_result", "mcp_tool_result", "search_result"):
-        _content(block, "content", where + ".content", out)
-    elif kind == "document":
-        _document_source(block.get("source"), where + ".source", out)
-    if kind == "text" and block.get("citations") is not None:
-        _citations(block["citations"], where + ".citations", out)
-    if kind == "thinking" and not isinstance(block.get("signature", ""), str):
-        raise bad_request(f"{where}.signature must be a string", "invalid_content")
-
-
-def _document_source(source: Any, where: str, out: list[TextSlot]) -> None:
-    if not isinstance(source, dict):
-        raise bad_request(f"{where} must be an object", "invalid_content")
-    kind = source.get("type")
-    if kind == "text":
-        _string(source, "data", where, out, required=True)
-    elif kind == "content":
-        _content(source, "content", where + ".content", out)
-    elif kind not in ("base64", "url", "file"):  # PDFs and files: binary, passed untouched
-        raise bad_request(f"{where}: this document source type is not supported by the proxy",
-                          "unsupported_content")
-
-
-def _citations(citations: Any, where: str, out: list[TextSlot]) -> None:
-    if not isinstance(citations, list):
-        raise bad_request(f"{where} must be a list", "invalid_content")
-    for k, citation in enumerate(citations):
-        if not isinstance(citation, dict) or set(citation) - _CITATION_TEXT - _CITATION_NO_TEXT:
-            raise bad_request(f"{where}[{k}] must be a citation object of known fields",
-                              "invalid_content")
-        for name in sorted(_CITATION_TEXT & set(citation)):
-            _string(citation, name, f"{where}[{k}]", out)
-
-
-def _string(holder: dict[str, Any], key: str, where: str, out: list[TextSlot],
-            required: bool = False) -> None:
-    value = holder.get(key)
-    if value is None and not required:
-        return
-    if not isinstance(value, str):
-        raise bad_request(f"{where}.{key} must be a string", "invalid_content")
-    out.append(TextSlot(holder, key))
-
-
-def _open_strings(value: Any, out: list[TextSlot], skip: frozenset[str] = frozenset()) -> None:
-    """Every string inside a JSON value (tool input, server tool result); keys are names."""
-    items = value.items() if isinstance(value, dict) else enumerate(value) \
-        if isinstance(value, list) else ()
-    for key, inner in items:
-        if key in skip:
-            continue
-        if isinstance(inner, str):
-            out.append(TextSlot(value, key))
-        elif isinstance(inner, dict | list):
-            _open_strings(inner, out, skip)
+    return find_texts(MESSAGES_SCHEMA, body)
 
 
 def signed_thinking(body: dict[str, Any]) -> list[dict[str, Any]]:
