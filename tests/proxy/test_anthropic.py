@@ -56,7 +56,8 @@ async def test_plain_message_round_trip(proxy: RunningProxy, fake: FakeAnthropic
         model=MODEL, max_tokens=100, system="The user grows apples.",
         metadata={"user_id": "user_4f2a"},
         messages=[user([{"type": "text", "text": PROMPT}, image])],
-        extra_headers={"anthropic-beta": "prompt-caching-2024-07-31"})
+        extra_headers={"anthropic-beta": "prompt-caching-2024-07-31",
+                       "anthropic-version": "2023-06-01"})
     assert answer.content[0].text == "You said: " + PROMPT
     assert answer.id == "msg_fake" and answer.stop_reason == "end_turn"
     assert_clean(fake)
@@ -66,7 +67,7 @@ async def test_plain_message_round_trip(proxy: RunningProxy, fake: FakeAnthropic
     # Binary sources and the user id pass untouched; auth and version headers go on.
     assert got["json"]["messages"][0]["content"][1] == image
     assert got["json"]["metadata"] == {"user_id": "user_4f2a"}
-    assert got["headers"]["x-api-key"] == "sk-ant-client"
+    assert got["headers"]["Authorization"] == "Bearer sk-ant-client"  # this SDK's way
     assert got["headers"]["anthropic-version"] == "2023-06-01"
     assert got["headers"]["anthropic-beta"] == "prompt-caching-2024-07-31"
 
@@ -156,7 +157,9 @@ async def test_tool_use_round_trip_with_personal_data_in_the_result(
 
 def thinking_script(body: dict[str, Any]) -> list[dict[str, Any]]:
     found = sorted(set(PLACEHOLDERS.findall(json.dumps(body["messages"]))))
-    thought = f"The user mentions {', '.join(found)}; FRUIT_FLASH0 first."
+    # The provider's own words may hold what the proxy would mask (an orange): the proxy
+    # must send back exactly these bytes, not a re-anonymized version.
+    thought = f"The user mentions {', '.join(found)}; FRUIT_FLASH0 first, no orange."
     return [{"type": "thinking", "thinking": thought, "signature": sign(thought)},
             {"type": "redacted_thinking", "data": "EuYBCkQYAiJA+opaque=="},
             {"type": "text", "text": "Noted, FRUIT_FLASH0."}]
@@ -180,7 +183,8 @@ async def test_thinking_is_restored_and_swapped_back_byte_for_byte(
 
     first = await ask(sdk)
     thinking = first.content[0]
-    assert thinking.thinking == "The user mentions apples, bananas, plums; apples first."
+    assert thinking.thinking == ("The user mentions apples, bananas, plums; apples first, "
+                                 "no orange.")
     assert first.content[1].type == "redacted_thinking"
     assert first.content[1].data == "EuYBCkQYAiJA+opaque=="
     assert first.content[2].text == "Noted, apples."
@@ -204,7 +208,8 @@ async def test_thinking_is_restored_and_swapped_back_byte_for_byte(
     assert refused.value.status_code == 400
     assert "signature" in refused.value.body["error"]["message"]
     resent = fake.received[2]["json"]["messages"][1]["content"][0]["thinking"]
-    assert resent == "The user mentions FRUIT_FLASH0, FRUIT_FLASH1, FRUIT_REGEX0; FRUIT_FLASH0 first."
+    assert resent == ("The user mentions FRUIT_FLASH0, FRUIT_FLASH1, FRUIT_REGEX0; "
+                      "FRUIT_FLASH0 first, no FRUIT_FLASH2.")
     assert_clean(fake)
 
 
@@ -295,11 +300,14 @@ async def test_egress_mode_uses_the_proxys_own_anthropic_key(
     headers = fake.received[-1]["headers"]
     assert headers["x-api-key"] == "sk-ant-proxy-own"
     assert "team-key" not in json.dumps(headers)
-    # Bearer works as well as x-api-key.
-    bearer = anthropic.AsyncAnthropic(base_url=proxy.url, auth_token="team-key", max_retries=0)
-    await bearer.messages.create(model=MODEL, max_tokens=10, messages=[user("hi")])
+    assert "Authorization" not in headers
+    # x-api-key (Claude Code's way) works as well as the SDK's Bearer.
+    async with aiohttp.ClientSession() as session, session.post(
+            proxy.url + "/v1/messages", json={"model": MODEL, "max_tokens": 5,
+                                              "messages": [user("hi")]},
+            headers={"x-api-key": "team-key", "anthropic-version": "2023-06-01"}) as answer:
+        assert answer.status == 200
     assert fake.received[-1]["headers"]["x-api-key"] == "sk-ant-proxy-own"
-    assert "Authorization" not in fake.received[-1]["headers"]
 
 
 async def test_models_and_probes(proxy: RunningProxy, fake: FakeAnthropic,
