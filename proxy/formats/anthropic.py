@@ -199,6 +199,8 @@ class MessageStream(StreamTranslator):
             return [payload]
         if kind == "ping":
             return [payload]
+        if kind == "error":  # the stream ends here: held tails are dropped, never sent after
+            self._blocks.clear()
         return [restore_tree(payload, self._restorer)]  # message_delta, error, anything new
 
     def flush_all(self) -> list[Any]:
