@@ -1,9 +1,9 @@
 """A fake OpenAI upstream that is never the bottleneck: raw asyncio, fixed bytes, keep-alive.
 
-``POST`` to any path answers a fixed chat completion; a body with ``"stream": true`` gets a
-fixed SSE stream of ``--chunks`` content chunks ``--gap-ms`` apart (chunked transfer encoding,
-as real providers send). Everything it sends is built once at start-up, so a request costs a
-header scan and one ``write``. Run it in its own process:
+``POST`` to any path answers a fixed chat completion (``/v1/messages``: a fixed Anthropic
+message); a body with ``"stream": true`` gets a fixed SSE stream of ``--chunks`` content
+chunks ``--gap-ms`` apart (chunked transfer encoding, as real providers send). Everything it
+sends is built once at start-up, so a request costs a header scan and one ``write``. Run it in its own process:
 
     python -m benchmarks.fake_upstream --port 8101 [--workers 2]
 """
@@ -59,6 +59,40 @@ def stream_events(chunks: int) -> list[bytes]:
     return events
 
 
+def anthropic_body(content: str) -> bytes:
+    return json.dumps({
+        "id": "msg_bench", "type": "message", "role": "assistant", "model": "fake-model",
+        "content": [{"type": "text", "text": content}], "stop_reason": "end_turn",
+        "stop_sequence": None, "usage": {"input_tokens": 100, "output_tokens": 20},
+    }, separators=(",", ":")).encode()
+
+
+def anthropic_events(chunks: int) -> list[bytes]:
+    """Anthropic's SSE sequence with the same tokens as ``stream_events``."""
+
+    def event(payload: dict) -> bytes:
+        data = json.dumps(payload, separators=(",", ":"))
+        return f"event: {payload['type']}\ndata: {data}\n\n".encode()
+
+    def text(i: int) -> bytes:
+        return event({"type": "content_block_delta", "index": 0,
+                      "delta": {"type": "text_delta", "text": stream_token(i)}})
+
+    start = event({"type": "message_start", "message": {
+        "id": "msg_bench", "type": "message", "role": "assistant", "model": "fake-model",
+        "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": 100, "output_tokens": 1}}})
+    start += event({"type": "content_block_start", "index": 0,
+                    "content_block": {"type": "text", "text": ""}})
+    events = [start + text(0)] + [text(i) for i in range(1, chunks)]
+    events[-1] += (event({"type": "content_block_stop", "index": 0})
+                   + event({"type": "message_delta", "delta": {"stop_reason": "end_turn",
+                                                               "stop_sequence": None},
+                            "usage": {"output_tokens": 20}})
+                   + event({"type": "message_stop"}))
+    return events
+
+
 def content_length(head: bytes) -> int:
     """The Content-Length of a lower-cased request head (0 when absent)."""
     pos = head.find(b"\ncontent-length:")
@@ -75,10 +109,13 @@ def http_chunk(data: bytes) -> bytes:
 class FakeUpstream(asyncio.Protocol):
     """One connection: parse requests as they come, answer each from prebuilt bytes."""
 
-    def __init__(self, plain: bytes, stream_head: bytes, events: list[bytes], gap: float) -> None:
+    def __init__(self, plain: bytes, stream_head: bytes, events: list[bytes], gap: float,
+                 anthropic: tuple[bytes, list[bytes]] | None = None) -> None:
         self.plain = plain
         self.stream_head = stream_head
         self.events = events
+        self.openai = (plain, events)
+        self.anthropic = anthropic or self.openai
         self.gap = gap
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
@@ -110,6 +147,8 @@ class FakeUpstream(asyncio.Protocol):
             body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
             assert self.transport is not None
+            self.plain, self.events = (self.anthropic if head.startswith(b"post /v1/messages")
+                                       else self.openai)
             if head.startswith(b"get"):
                 self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             elif b'"stream":true' in body.replace(b" ", b""):
@@ -141,12 +180,15 @@ class FakeUpstream(asyncio.Protocol):
             self.data_received(b"")
 
 
-def build_responses(content: str, chunks: int) -> tuple[bytes, bytes, list[bytes]]:
-    body = completion_body(content)
-    plain = (
+def plain_response(body: bytes) -> bytes:
+    return (
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
         b"Connection: keep-alive\r\n\r\n%s" % (len(body), body)
     )
+
+
+def build_responses(content: str, chunks: int) -> tuple[bytes, bytes, list[bytes]]:
+    plain = plain_response(completion_body(content))
     stream_head = (
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
@@ -156,9 +198,10 @@ def build_responses(content: str, chunks: int) -> tuple[bytes, bytes, list[bytes
 
 async def serve(host: str, port: int, content: str, chunks: int, gap_ms: float) -> None:
     plain, head, events = build_responses(content, chunks)
+    anthropic = (plain_response(anthropic_body(content)), anthropic_events(chunks))
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: FakeUpstream(plain, head, events, gap_ms / 1000.0),
+        lambda: FakeUpstream(plain, head, events, gap_ms / 1000.0, anthropic),
         host, port, reuse_port=True, backlog=1024,
     )
     stop = asyncio.Event()

@@ -184,8 +184,13 @@ async def one_stream(port: int, request: bytes) -> dict[str, Any]:
                     if data == b"[DONE]":
                         done = True
                         continue
-                    for choice in json.loads(data).get("choices", []):
-                        text = (choice.get("delta") or {}).get("content")
+                    payload = json.loads(data)
+                    if payload.get("type") == "content_block_delta":  # Anthropic's stream
+                        texts = [payload["delta"].get("text")]
+                    else:
+                        texts = [(c.get("delta") or {}).get("content")
+                                 for c in payload.get("choices", [])]
+                    for text in texts:
                         if text:
                             times.append(now - start)
                             content.append(text)
