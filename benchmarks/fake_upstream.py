@@ -3,7 +3,8 @@
 ``POST`` to any path answers a fixed chat completion (``/v1/messages``: a fixed Anthropic
 message); a body with ``"stream": true`` gets a fixed SSE stream of ``--chunks`` content
 chunks ``--gap-ms`` apart (chunked transfer encoding, as real providers send). Everything it
-sends is built once at start-up, so a request costs a header scan and one ``write``. Run it in its own process:
+sends is built once at start-up, so a request costs a header scan and one ``write``. Run it
+in its own process:
 
     python -m benchmarks.fake_upstream --port 8101 [--workers 2]
 """

@@ -67,6 +67,10 @@ class Metrics:
         self.upstream_errors = Counter("anonymize_proxy_upstream_errors_total",
                                        "Upstream calls that failed without an answer",
                                        ["reason"], registry=r)
+        self.thinking_blocks = Counter(
+            "anonymize_proxy_thinking_blocks_total",
+            "Signed Anthropic thinking blocks: stored, swapped back, or re-anonymized (no entry)",
+            ["outcome"], registry=r)
         self._children: dict[tuple[Any, ...], Any] = {}
 
     def child(self, metric: Any, *values: str) -> Any:

@@ -330,11 +330,13 @@ class MessagesFormat(WireFormat):
         blocks = signed_thinking(exchange.body)
         if not blocks:
             return
+        state = state_of(exchange.request)
         store, secret, credential = _thinking_store(exchange)
         keys = [thinking_key(secret, credential, b["signature"]) for b in blocks]
         try:
             found = await asyncio.gather(*(store.get(k) for k in keys))
         except StoreError:
+            state.metrics.child(state.metrics.store_errors, "get").inc()
             raise store_unavailable() from None
         missing = 0
         for block, entry in zip(blocks, found, strict=True):
@@ -344,8 +346,11 @@ class MessagesFormat(WireFormat):
                 missing += 1
         fields = exchange.request[LOG_FIELDS]
         fields["thinking_swapped"] = len(blocks) - missing
+        metrics = state.metrics
+        metrics.child(metrics.thinking_blocks, "swapped").inc(len(blocks) - missing)
         if missing:
             fields["thinking_reanonymized"] = missing
+            metrics.child(metrics.thinking_blocks, "reanonymized").inc(missing)
 
     async def answered(self, exchange: Exchange, answer: Answer) -> None:
         """Remember what the provider signed, before the client can send it back."""
@@ -358,12 +363,16 @@ class MessagesFormat(WireFormat):
         if not signed:
             return
         store, secret, credential = _thinking_store(exchange)
+        metrics = state_of(exchange.request).metrics
         try:
             await asyncio.gather(*(store.put(thinking_key(secret, credential, signature),
                                              {"thinking": text})
                                    for signature, text in signed))
         except StoreError:  # the next turn re-anonymizes these blocks: safe, logged
+            metrics.child(metrics.store_errors, "put").inc()
             log_event("store_failed", operation="put_thinking")
+            return
+        metrics.child(metrics.thinking_blocks, "stored").inc(len(signed))
 
 
 class CountTokensFormat(MessagesFormat):

@@ -103,3 +103,11 @@ def test_redis_store(tmp_path: Path) -> None:
     assert not result["missing"]
     assert result["round_trips"]["round_trips_per_request"] >= 1
     assert {"direct", "rules + redis", "rules + memory"} == set(result["variants"])
+
+
+def test_anthropic_route(tmp_path: Path) -> None:
+    result = run_quick("anthropic_route", tmp_path)
+    assert set(result["added"]) == {"chat", "messages"}
+    assert all(positive(result["latency_ms"][f"{route} proxy"]["p50"])
+               for route in ("chat", "messages"))
+    assert positive(result["ratios"]["messages / chat added latency p50"])

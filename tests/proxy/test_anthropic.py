@@ -211,6 +211,11 @@ async def test_thinking_is_restored_and_swapped_back_byte_for_byte(
     assert resent == ("The user mentions FRUIT_FLASH0, FRUIT_FLASH1, FRUIT_REGEX0; "
                       "FRUIT_FLASH0 first, no FRUIT_FLASH2.")
     assert_clean(fake)
+    async with aiohttp.ClientSession() as session, session.get(proxy.url + "/metrics") as got:
+        metrics = await got.text()
+    for outcome, count in (("stored", 2), ("swapped", 1), ("reanonymized", 1)):
+        assert f'anonymize_proxy_thinking_blocks_total{{outcome="{outcome}"}} {count}.0' \
+            in metrics
 
 
 async def test_two_turns_keep_the_anonymized_prefix_byte_identical(
