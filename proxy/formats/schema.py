@@ -80,6 +80,23 @@ class Token(Shape):
             raise self.refuse(where, "an identifier (letters, digits, _ . : / + = -)")
 
 
+class Pattern(Shape):
+    """A non-text string of a known form (a URL, base64 data): forwarded as it is, so it
+    must have that form; ``what`` names it in the error."""
+
+    def __init__(self, pattern: str, what: str) -> None:
+        self._pattern = re.compile(pattern)
+        self._what = what
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+        value = holder[key]
+        if not isinstance(value, str) or not self._pattern.fullmatch(value):
+            raise self.refuse(where, self._what)
+
+
 class Number(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
@@ -223,6 +240,11 @@ class OneOf(Shape):
         raise self.refuse(where, "of another type")
 
 
+# A URL the provider fetches (or a data: URL): one token, no spaces; not anonymized, since
+# the provider needs it exact.
+URL = Pattern(r"(?:https?://|data:)[^\s]{1,}", "an http(s) or data: URL")
+# Base64, optionally as a data: URL (files are sent both ways).
+BASE64 = Pattern(r"(?:data:[^\s,]*,)?[A-Za-z0-9+/=\r\n]*", "base64 data")
 TEXT = Text()
 TOKEN = Token()
 NUMBER = Number()
