@@ -65,7 +65,7 @@ def signed_thinking(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The request's thinking blocks that carry a signature (already checked by the walk)."""
     found = []
     for message in body.get("messages") or ():
-        content = message.get("content")
+        content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):
             found.extend(b for b in content if isinstance(b, dict)
                          and b.get("type") == "thinking" and b.get("signature"))

@@ -5,8 +5,9 @@ every string of a ``tool_use.input``, tool results, text documents and their tit
 results, citations' quoted text, thinking text (swapped back to the signed original after
 anonymization when the proxy has it), stop sequences, a web search's location. Tool
 definitions, JSON schemas and server configs are written by the developer and the provider
-needs them byte for byte (``OPAQUE``/``DATA``); images, base64 PDFs, file ids, signatures
-and ``redacted_thinking`` data are binary or signed and pass untouched. ``metadata.user_id``
+needs them byte for byte (``OPAQUE``, ``DESCRIPTION``); images, base64 PDFs, URLs, file ids,
+signatures and ``redacted_thinking`` data are binary or signed and pass untouched, held to
+their form (``BASE64``, ``URL``, ``TOKEN``) so no prose hides in them. ``metadata.user_id``
 is an identifier (``IDENTIFIER``: no spaces, no ``@``). Anything not listed is refused (400).
 """
 
@@ -17,11 +18,13 @@ from typing import Any
 
 from proxy.formats.base import TextSlot
 from proxy.formats.schema import (
+    BASE64,
     BOOL,
     NUMBER,
     OPAQUE,
     TEXT,
     TOKEN,
+    URL,
     ListOf,
     Obj,
     OneOf,
@@ -29,9 +32,11 @@ from proxy.formats.schema import (
     Shape,
     Tagged,
     Text,
+    Where,
 )
 
-DATA = Opaque(str)  # base64, URLs, signatures, developer-written descriptions
+DESCRIPTION = Opaque(str)  # a tool's description: the developer's, not text
+SECRET = Opaque(str)  # an MCP server's token: sent as given, never logged
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_{}\[\]\":,.+=/-]{1,1024}")
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/+=-]{0,255}")
@@ -44,7 +49,7 @@ class Identifier(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, str)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         value = holder[key]
         if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
             raise self.refuse(where, "an identifier without spaces or @")
@@ -59,7 +64,7 @@ class JsonTexts(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, dict)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         value = holder[key]
         if isinstance(value, str):
             out.append(TextSlot(holder, key))
@@ -67,10 +72,10 @@ class JsonTexts(Shape):
             for name in value:
                 if not isinstance(name, str) or not _KEY.fullmatch(name):
                     raise self.refuse(where, "an object whose keys are identifiers")
-                self.walk(value, name, f"{where} (a value)", out)
+                self.walk(value, name, (where, "(a value)"), out)
         elif isinstance(value, list):
             for i in range(len(value)):
-                self.walk(value, i, f"{where}[{i}]", out)
+                self.walk(value, i, (where, i), out)
         elif value is not None and not isinstance(value, bool | int | float):
             raise self.refuse(where, "JSON")
 
@@ -84,23 +89,26 @@ CITATION = Obj({
     "type": TOKEN, "cited_text": TEXT, "document_index": NUMBER, "document_title": TEXT,
     "start_char_index": NUMBER, "end_char_index": NUMBER, "start_page_number": NUMBER,
     "end_page_number": NUMBER, "start_block_index": NUMBER, "end_block_index": NUMBER,
-    "file_id": TOKEN, "url": DATA, "title": TEXT, "encrypted_index": DATA, "source": TEXT,
+    "file_id": TOKEN, "url": URL, "title": TEXT, "encrypted_index": BASE64, "source": TEXT,
     "search_result_index": NUMBER,
 }, code="invalid_content")
 
 TEXT_BLOCK = Obj({"type": TOKEN, "text": TEXT, "cache_control": CACHE_CONTROL,
                   "citations": ListOf(CITATION)}, code="invalid_content")
-IMAGE_BLOCK = Obj({"type": TOKEN, "source": Opaque(dict), "cache_control": CACHE_CONTROL},
-                  code="invalid_content")
+_BINARY_SOURCE = {
+    "base64": Obj({"type": TOKEN, "media_type": TOKEN, "data": BASE64}),
+    "url": Obj({"type": TOKEN, "url": URL}),
+    "file": Obj({"type": TOKEN, "file_id": TOKEN}),
+}
+IMAGE_BLOCK = Obj({"type": TOKEN, "source": Tagged(_BINARY_SOURCE, code="invalid_content"),
+                   "cache_control": CACHE_CONTROL}, code="invalid_content")
 
 _DOCUMENT_SOURCE = Tagged({
     "text": Obj({"type": TOKEN, "media_type": TOKEN, "data": TEXT}),
     "content": Obj({"type": TOKEN, "content": OneOf(
         Text("invalid_content"),
         ListOf(Tagged({"text": TEXT_BLOCK, "image": IMAGE_BLOCK})))}),
-    "base64": Obj({"type": TOKEN, "media_type": TOKEN, "data": DATA}),  # PDFs: binary
-    "url": Obj({"type": TOKEN, "url": DATA}),
-    "file": Obj({"type": TOKEN, "file_id": TOKEN}),
+    **_BINARY_SOURCE,  # PDFs: binary, untouched
 }, code="invalid_content")
 
 DOCUMENT_BLOCK = Obj({"type": TOKEN, "source": _DOCUMENT_SOURCE, "title": TEXT,
@@ -120,7 +128,7 @@ _RESULT_CONTENT = OneOf(Text("invalid_content"), ListOf(_RESULT_PART), code="inv
 
 _TOOL_CALL = Obj({"type": TOKEN, "id": TOKEN, "name": TOKEN, "input": INPUT,
                   "cache_control": CACHE_CONTROL, "caller": OPAQUE}, code="invalid_content")
-_WEB_RESULT = Obj({"type": TOKEN, "url": DATA, "title": TEXT, "encrypted_content": DATA,
+_WEB_RESULT = Obj({"type": TOKEN, "url": URL, "title": TEXT, "encrypted_content": BASE64,
                    "page_age": TEXT})
 
 BLOCK = Tagged({
@@ -128,9 +136,9 @@ BLOCK = Tagged({
     "image": IMAGE_BLOCK,
     "document": DOCUMENT_BLOCK,
     "search_result": SEARCH_RESULT_BLOCK,
-    "thinking": Obj({"type": TOKEN, "thinking": TEXT, "signature": DATA,
+    "thinking": Obj({"type": TOKEN, "thinking": TEXT, "signature": BASE64,
                      "cache_control": CACHE_CONTROL}),
-    "redacted_thinking": Obj({"type": TOKEN, "data": DATA, "cache_control": CACHE_CONTROL}),
+    "redacted_thinking": Obj({"type": TOKEN, "data": BASE64, "cache_control": CACHE_CONTROL}),
     "tool_use": _TOOL_CALL,
     "server_tool_use": _TOOL_CALL,
     "tool_result": Obj({"type": TOKEN, "tool_use_id": TOKEN, "content": _RESULT_CONTENT,
@@ -158,13 +166,14 @@ class _ToolShape(Shape):
     """A client tool (``name``, ``description``, ``input_schema``: the developer's, passed
     untouched) or a server tool (a dated ``type`` such as ``web_search_20250305``)."""
 
-    _custom = Obj({"type": TOKEN, "name": TOKEN, "description": DATA, "input_schema": OPAQUE,
+    _custom = Obj({"type": TOKEN, "name": TOKEN, "description": DESCRIPTION,
+                   "input_schema": OPAQUE,
                    "cache_control": CACHE_CONTROL, "strict": BOOL, "input_examples": OPAQUE,
                    "defer_loading": BOOL, "allowed_callers": ListOf(TOKEN),
                    "eager_input_streaming": BOOL})
     _server = Obj({
         "type": TOKEN, "name": TOKEN, "cache_control": CACHE_CONTROL, "max_uses": NUMBER,
-        "allowed_domains": ListOf(DATA), "blocked_domains": ListOf(DATA),
+        "allowed_domains": ListOf(TOKEN), "blocked_domains": ListOf(TOKEN),
         "user_location": Obj({"type": TOKEN, "city": TEXT, "region": TEXT, "country": TEXT,
                               "timezone": TOKEN}),
         "display_width_px": NUMBER, "display_height_px": NUMBER, "display_number": NUMBER,
@@ -175,7 +184,7 @@ class _ToolShape(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, dict)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         value = holder[key]
         kind = value.get("type", "custom") if isinstance(value, dict) else None
         shape = self._custom if kind == "custom" else self._server
@@ -204,8 +213,8 @@ MESSAGES = Obj({
     "service_tier": TOKEN,
     "inference_geo": TOKEN,
     "container": OneOf(TOKEN, Obj({"id": TOKEN, "skills": OPAQUE})),
-    "mcp_servers": ListOf(Obj({"type": TOKEN, "url": DATA, "name": TOKEN,
-                               "authorization_token": DATA,
+    "mcp_servers": ListOf(Obj({"type": TOKEN, "url": URL, "name": TOKEN,
+                               "authorization_token": SECRET,
                                "tool_configuration": Obj({"enabled": BOOL,
                                                           "allowed_tools": ListOf(TOKEN)})})),
 }, code="invalid_field")

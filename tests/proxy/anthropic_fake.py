@@ -9,6 +9,7 @@ not match its signature is refused with Anthropic's 400.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -23,7 +24,8 @@ Script = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
 
 def sign(thinking: str) -> str:
-    return "sig_" + hashlib.sha256(thinking.encode()).hexdigest()
+    """A signature over the exact text, base64 like Anthropic's."""
+    return base64.b64encode(hashlib.sha256(thinking.encode()).digest()).decode()
 
 
 def text_of(content: Any) -> str:

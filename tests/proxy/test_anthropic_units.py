@@ -62,7 +62,7 @@ def test_interleaved_blocks_each_have_their_own_restorer() -> None:
               delta(1, type="text_delta", text="Hi PER"),
               delta(0, type="thinking_delta", thinking="ON0 now"),
               delta(1, type="text_delta", text="SON0"),
-              delta(0, type="signature_delta", signature="sig_abc"),
+              delta(0, type="signature_delta", signature="c2lnX2FiYw=="),
               {"type": "content_block_stop", "index": 0},
               delta(1, type="citations_delta", citation={
                   "type": "char_location", "cited_text": "PERSON0 lives at ADDRESS0",
@@ -80,7 +80,7 @@ def test_interleaved_blocks_each_have_their_own_restorer() -> None:
     assert cited["delta"]["citation"]["cited_text"] == f"{ITEMS['PERSON0']} lives at " \
                                                       f"{ITEMS['ADDRESS0']}"
     # What the provider signed is kept as it sent it, placeholders in.
-    assert stream.signed == [("sig_abc", "about PERSON0 now")]
+    assert stream.signed == [("c2lnX2FiYw==", "about PERSON0 now")]
     assert stream.finished
 
 

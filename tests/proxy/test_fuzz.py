@@ -17,6 +17,7 @@ Subtrees a format forwards byte for byte by contract (a tool's JSON schema) are 
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import http.client
 import json
@@ -66,6 +67,11 @@ VOCABULARY = ["model", "messages", "role", "content", "name", "type", "text", "i
               "prompt", "input", "suffix", "echo", "encoding_format", "system", "assistant",
               "tool", "developer", "auto", "none", "m", "dimensions", "best_of", "max_tokens",
               "response_format", "tool_choice", "parallel_tool_calls", "reasoning_effort"]
+# Anthropic's Messages API
+VOCABULARY += ["tool_use", "tool_result", "tool_use_id", "input", "thinking", "signature",
+               "source", "media_type", "document", "cache_control", "citations", "cited_text",
+               "stop_sequences", "redacted_thinking", "input_schema", "image", "base64",
+               "is_error", "title", "context", "budget_tokens", "ephemeral"]
 keys = st.sampled_from(VOCABULARY) | st.text(max_size=12)
 leaves = (st.none() | st.booleans() | st.integers(-(2**53), 2**53)
           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
@@ -110,6 +116,45 @@ embedding_bodies = st.fixed_dictionaries(
     optional={"encoding_format": st.sampled_from(["float", "base64"]),
               "dimensions": st.integers(1, 3000)})
 
+# Anthropic's Messages API: blocks of every kind the proxy reads or passes.
+signature = st.binary(min_size=4, max_size=24).map(lambda b: base64.b64encode(b).decode())
+text_block = st.fixed_dictionaries(
+    {"type": st.just("text"), "text": text},
+    optional={"cache_control": st.builds(lambda: {"type": "ephemeral"})})
+block = st.one_of(
+    text_block,
+    st.fixed_dictionaries({"type": st.just("image"), "source": st.fixed_dictionaries({
+        "type": st.just("base64"), "media_type": st.just("image/png"),
+        "data": st.just("aGVsbG8=")})}),
+    st.fixed_dictionaries({"type": st.just("tool_use"), "id": st.just("toolu_1"),
+                           "name": st.just("lookup"),
+                           "input": st.dictionaries(st.sampled_from(["q", "path", "n"]),
+                                                    text | st.lists(text, max_size=2),
+                                                    max_size=3)}),
+    st.fixed_dictionaries({"type": st.just("tool_result"), "tool_use_id": st.just("toolu_1"),
+                           "content": text | st.lists(text_block, max_size=2)},
+                          optional={"is_error": st.booleans()}),
+    st.fixed_dictionaries({"type": st.just("thinking"), "thinking": text,
+                           "signature": signature}),
+    st.fixed_dictionaries({"type": st.just("redacted_thinking"), "data": signature}),
+    st.fixed_dictionaries({"type": st.just("document"), "source": st.fixed_dictionaries({
+        "type": st.just("text"), "media_type": st.just("text/plain"), "data": text})},
+        optional={"title": text, "context": text}),
+)
+anthropic_message = st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "assistant"]),
+     "content": text | st.lists(block, max_size=3)})
+messages_bodies = st.fixed_dictionaries(
+    {"model": st.just("m"), "max_tokens": st.integers(1, 4096),
+     "messages": st.lists(anthropic_message, min_size=1, max_size=3)},
+    optional={"stream": st.booleans(), "system": text | st.lists(text_block, max_size=2),
+              # builds: a fresh object each time, since mutate() edits bodies in place
+              "metadata": st.builds(lambda: {"user_id": "user-1"}),
+              "stop_sequences": st.lists(text, max_size=2), "temperature": st.floats(0, 1),
+              "tools": st.builds(lambda: [{"name": "lookup", "description": "Look things up",
+                                           "input_schema": {"type": "object"}}]),
+              "thinking": st.builds(lambda: {"type": "enabled", "budget_tokens": 1024})})
+
 
 @dataclass(frozen=True)
 class FuzzFormat:
@@ -124,6 +169,8 @@ FORMATS = [
     FuzzFormat("openai.chat", "/v1/chat/completions", chat_bodies, OPENAI_VERBATIM),
     FuzzFormat("openai.completions", "/v1/completions", completion_bodies, OPENAI_VERBATIM),
     FuzzFormat("openai.embeddings", "/v1/embeddings", embedding_bodies, OPENAI_VERBATIM),
+    FuzzFormat("anthropic.messages", "/v1/messages", messages_bodies,
+               frozenset({"tools", "input_schema", "description"})),
 ]
 
 
@@ -218,6 +265,8 @@ class RecordingUpstream:
             wants_stream = json.loads(raw).get("stream") is True
         except (ValueError, AttributeError):
             wants_stream = False
+        if request.path == "/v1/messages":
+            return await self.anthropic(request, wants_stream)
         if not wants_stream:
             return web.json_response({"id": "x", "object": "chat.completion", "model": "m",
                                       "choices": [{"index": 0, "finish_reason": "stop",
@@ -228,6 +277,25 @@ class RecordingUpstream:
         chunk = {"id": "x", "object": "chat.completion.chunk", "model": "m", "choices": [
             {"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}]}
         await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\ndata: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    async def anthropic(self, request: web.Request, wants_stream: bool) -> web.StreamResponse:
+        message = {"id": "msg_x", "type": "message", "role": "assistant", "model": "m",
+                   "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
+                   "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
+        if not wants_stream:
+            return web.json_response(message)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        events = [{"type": "message_start", "message": {**message, "content": []}},
+                  {"type": "content_block_start", "index": 0,
+                   "content_block": {"type": "text", "text": ""}},
+                  {"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "text_delta", "text": "ok"}},
+                  {"type": "content_block_stop", "index": 0}, {"type": "message_stop"}]
+        await response.write(b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n"
+                                      .encode() for e in events))
         await response.write_eof()
         return response
 
@@ -252,7 +320,8 @@ class Servers:
     async def _start(self) -> str:
         runner, upstream_url = await _serve(self.upstream.app())
         self.runners.append(runner)
-        app = create_app(make_settings(upstream_url, self.prefix, config=self.config))
+        app = create_app(make_settings(upstream_url, self.prefix, config=self.config,
+                                       flags={"anthropic_upstream": upstream_url}))
         runner, url = await _serve(app, shutdown_timeout=1.0)
         self.runners.append(runner)
         return url
