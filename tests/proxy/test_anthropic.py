@@ -4,6 +4,7 @@ against a fake Anthropic upstream that records what it received."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import aiohttp
 import anthropic
 import pytest
 
+from proxy.logs import JsonFormatter, TextFormatter
 from tests.proxy.anthropic_fake import PLACEHOLDERS, FakeAnthropic, sign, text_of
 from tests.proxy.conftest import FakeUpstream, ProxyFactory, RunningProxy, _serve
 
@@ -326,3 +328,38 @@ async def test_models_and_probes(proxy: RunningProxy, fake: FakeAnthropic,
             assert probe.status == 200
         async with session.post(proxy.url + "/api/event_logging/batch", json={}) as other:
             assert other.status == 404  # unknown paths go nowhere
+
+
+async def test_no_personal_value_in_logs_or_metrics(proxy: RunningProxy, fake: FakeAnthropic,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    sdk = client(proxy)
+    fake.script = thinking_script
+    first = await sdk.messages.create(model=MODEL, max_tokens=100, messages=[user(PROMPT)])
+    fake.cuts = [3, 9, 20]
+    async with sdk.messages.stream(model=MODEL, max_tokens=100, messages=[
+            user(PROMPT), {"role": "assistant", "content": [
+                b.model_dump(exclude_none=True) for b in first.content]},
+            user("plums?")]) as stream:
+        await stream.get_final_message()
+    await sdk.messages.count_tokens(model=MODEL, messages=[user(PROMPT)])
+    with pytest.raises(anthropic.BadRequestError):
+        await sdk.messages.create(model=MODEL, max_tokens=10, messages=[user(PROMPT)],
+                                  extra_body={"apples": "bananas"})
+    fake.error = (529, {"type": "error", "error": {"type": "overloaded_error",
+                                                   "message": "busy with FRUIT_FLASH0"}})
+    with pytest.raises(anthropic.OverloadedError):
+        await sdk.messages.create(model=MODEL, max_tokens=10, messages=[user(PROMPT)])
+    async with aiohttp.ClientSession() as session, session.get(proxy.url + "/metrics") as got:
+        metrics = await got.text()
+    # The SDK's own debug log shows the client's request, in the client's process: not ours.
+    ours = [r for r in caplog.records if not r.name.startswith(("anthropic", "httpx"))]
+    lines = [fmt.format(r) for r in ours for fmt in (JsonFormatter(), TextFormatter())]
+    assert sum(r.name == "anonymize_proxy.access" for r in ours) >= 5
+    for text in [*lines, metrics]:
+        for value in VALUES:
+            assert value not in text
+    for route in ("/v1/messages", "/v1/messages/count_tokens"):
+        assert f'route="{route}",status="200"' in metrics
+    assert 'route="/v1/messages",status="529"' in metrics
+    assert 'anonymize_proxy_upstream_latency_seconds_count{route="/v1/messages"}' in metrics
