@@ -212,6 +212,11 @@ MESSAGES = Obj({
     "output_format": Obj({"type": TOKEN, "schema": OPAQUE}),
     "service_tier": TOKEN,
     "inference_geo": TOKEN,
+    "speed": TOKEN,
+    "cache_control": CACHE_CONTROL,  # top-level: marks the last cacheable block
+    "diagnostics": Obj({"previous_message_id": TOKEN}),
+    "user_profile_id": TOKEN,
+    "workspace_id": TOKEN,
     "container": OneOf(TOKEN, Obj({"id": TOKEN, "skills": OPAQUE})),
     "mcp_servers": ListOf(Obj({"type": TOKEN, "url": URL, "name": TOKEN,
                                "authorization_token": SECRET,

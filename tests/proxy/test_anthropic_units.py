@@ -142,3 +142,15 @@ def test_every_text_is_found_and_binary_sources_are_not() -> None:
         "stop_sequences": ["stop"], "metadata": {"user_id": "u-1"}}
     texts = [slot.get() for slot in request_texts(body)]
     assert texts == ["s", "t", "c", "d", "a", "q", "dt", "v1", "v2", "r", "stop"]
+
+
+def test_every_parameter_of_the_installed_sdk_is_classified() -> None:
+    """A parameter the Anthropic SDK can send is either in the schema (text or not) or
+    refused on purpose; a new SDK release shows up here, not as a 400 in production."""
+    from anthropic.types import message_count_tokens_params, message_create_params
+
+    from proxy.formats.anthropic_schema import MESSAGES
+
+    for params in (message_create_params.MessageCreateParamsBase,
+                   message_count_tokens_params.MessageCountTokensParams):
+        assert set(params.__annotations__) <= set(MESSAGES.fields), params.__name__
