@@ -293,8 +293,6 @@ def error_body(status: int, message: str) -> dict[str, Any]:
 
 # -- the formats ---------------------------------------------------------------------------
 
-THINKING = "anthropic.thinking"  # Exchange.scratch key: blocks swapped back / re-anonymized
-
 
 class MessagesFormat(WireFormat):
     """``POST /v1/messages``: texts anonymized, answers and streams restored, signed thinking
