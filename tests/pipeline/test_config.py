@@ -62,6 +62,8 @@ def test_bad_regex_in_a_pattern_file_names_file_and_line(tmp_path: Path) -> None
          "pipeline[0]: a flashText stage needs 'keywords' or a 'file'"),
         ("pipeline:\n  - {kind: flashText, name: K, keywords: [a], case_sensitive: 'yes'}\n",
          "pipeline[0].case_sensitive: expected true or false, got a string"),
+        ("pipeline:\n  - {kind: flashText, name: K, keywords: [a], match: words}\n",
+         "pipeline[0].match: unknown value 'words' (expected one of: prefix, word)"),
         ("pipeline:\n  - {kind: flashText, name: K, keywords: [a], keyword: [b]}\n",
          "pipeline[0].keyword: unknown key"),
         ("pipeline:\n  - {kind: regex, name: R, patterns: ['a*']}\n",
