@@ -81,8 +81,9 @@ class KeywordStage(Stage):
         case_sensitive = get_bool(raw, "case_sensitive", path, False)
         match = get_str(raw, "match", path, MATCH_MODES[0])
         if match not in MATCH_MODES:
+            known = ", ".join(MATCH_MODES)
             raise ConfigError(join(path, "match"),
-                              f"unknown value {match!r} (expected one of: {', '.join(MATCH_MODES)})")
+                              f"unknown value {match!r} (expected one of: {known})")
         return cls(index, name, keywords, case_sensitive, match)
 
     def detect(self, text: str) -> list[Span]:
