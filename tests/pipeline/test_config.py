@@ -117,6 +117,21 @@ def test_relative_files_resolve_against_the_config_folder(
     assert result.text == "F0 and F1"
 
 
+def test_relative_files_fall_back_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "conf").mkdir()
+    write(tmp_path, "mango\n", "k.txt")
+    config = write(tmp_path / "conf", "pipeline:\n  - {kind: flashText, name: F, file: k.txt}\n")
+    monkeypatch.chdir(tmp_path)
+    assert Pipeline.from_yaml(config).anonymize("a mango").text == "a F0"
+    (tmp_path / "k.txt").unlink()
+    message = error_of(tmp_path / "conf", config.read_text())
+    assert message.startswith("pipeline[0].file: file not found: neither ")
+    assert str(tmp_path / "conf" / "k.txt") in message
+    assert f"nor {tmp_path / 'k.txt'} (working directory)" in message
+
+
 def test_regex_flags(tmp_path: Path) -> None:
     pipeline = Pipeline.from_yaml(write(tmp_path, """
 pipeline:
