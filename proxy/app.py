@@ -13,7 +13,7 @@ from proxy.client_request import LOG_FIELDS, REQUEST_ID, request_id_for
 from proxy.errors import ProxyError, internal_error, method_not_allowed, not_found, too_large
 from proxy.logs import log_event, log_request
 from proxy.metrics import Metrics, placeholder_labeler
-from proxy.settings import Settings
+from proxy.settings import SECTIONS, Settings
 from proxy.state import STATE, ProxyState
 from proxy.store import ItemStore, open_store
 from proxy.upstream import Upstream
@@ -26,7 +26,8 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
     """Build the app; the pipeline loads here, so a bad config fails before the port opens."""
     if pipeline is None:
         pipeline = Pipeline.from_dict(settings.pipeline_config,
-                                      base_dir=settings.config_path.resolve().parent)
+                                      base_dir=settings.config_path.resolve().parent,
+                                      other_sections=SECTIONS)
     metrics = Metrics()
     metrics.instrument_pipeline(pipeline)
     if store is None:

@@ -72,7 +72,7 @@ def test_bad_regex_in_a_pattern_file_names_file_and_line(tmp_path: Path) -> None
          "pipeline[0].flags[0]: unknown flag"),
         ("pipeline:\n  - just a string\n", "pipeline[0]: expected a mapping"),
         ("pipeline: []\n", "pipeline: expected a non-empty list of stages"),
-        ("stages: []\n", "pipeline: expected a non-empty list of stages"),
+        ("stages: []\n", "stages: unknown key (expected one of: allow, allow_file, auth"),
         ("pipeline:\n  - {kind: regex, name: R, patterns: [a]}\nplaceholder: '{name}'\n",
          "placeholder: must contain {name} and {index} exactly once each"),
         ("pipeline:\n  - {kind: regex, name: '${NO_SUCH_VARIABLE_FOR_TEST}', patterns: [a]}\n",
@@ -138,6 +138,17 @@ pipeline:
   - {kind: regex, name: CODE, patterns: ['secret-\\d+'], flags: [IGNORECASE]}
 """))
     assert pipeline.anonymize("SECRET-12 and secret-7").text == "CODE0 and CODE1"
+
+
+@pytest.mark.parametrize("typo", ["alow", "auht", "pipline"])
+def test_an_unknown_top_level_key_is_an_error(tmp_path: Path, typo: str) -> None:
+    message = error_of(tmp_path, f"""
+pipeline:
+  - {{kind: regex, name: R, patterns: [x+]}}
+{typo}: [Acme]
+""")
+    assert message.startswith(f"{typo}: unknown key (expected one of: allow, allow_file, auth,")
+    assert "placeholder, server, store, upstream" in message
 
 
 def test_extra_top_level_sections_are_left_to_the_proxy(tmp_path: Path) -> None:
