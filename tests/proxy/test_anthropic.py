@@ -159,9 +159,9 @@ async def test_tool_use_round_trip_with_personal_data_in_the_result(
 
 def thinking_script(body: dict[str, Any]) -> list[dict[str, Any]]:
     found = sorted(set(PLACEHOLDERS.findall(json.dumps(body["messages"]))))
-    # The provider's own words may hold what the proxy would mask (an orange): the proxy
+    # The provider's own words may hold what the proxy would mask (a plum): the proxy
     # must send back exactly these bytes, not a re-anonymized version.
-    thought = f"The user mentions {', '.join(found)}; FRUIT_FLASH0 first, no orange."
+    thought = f"The user mentions {', '.join(found)}; FRUIT_FLASH0 first, no plum."
     return [{"type": "thinking", "thinking": thought, "signature": sign(thought)},
             {"type": "redacted_thinking", "data": "EuYBCkQYAiJA+opaque=="},
             {"type": "text", "text": "Noted, FRUIT_FLASH0."}]
@@ -186,7 +186,7 @@ async def test_thinking_is_restored_and_swapped_back_byte_for_byte(
     first = await ask(sdk)
     thinking = first.content[0]
     assert thinking.thinking == ("The user mentions apples, bananas, plums; apples first, "
-                                 "no orange.")
+                                 "no plum.")
     assert first.content[1].type == "redacted_thinking"
     assert first.content[1].data == "EuYBCkQYAiJA+opaque=="
     assert first.content[2].text == "Noted, apples."
@@ -211,7 +211,7 @@ async def test_thinking_is_restored_and_swapped_back_byte_for_byte(
     assert "signature" in refused.value.body["error"]["message"]
     resent = fake.received[2]["json"]["messages"][1]["content"][0]["thinking"]
     assert resent == ("The user mentions FRUIT_FLASH0, FRUIT_FLASH1, FRUIT_REGEX0; "
-                      "FRUIT_FLASH0 first, no FRUIT_FLASH2.")
+                      "FRUIT_FLASH0 first, no FRUIT_REGEX1.")
     assert_clean(fake)
     async with aiohttp.ClientSession() as session, session.get(proxy.url + "/metrics") as got:
         metrics = await got.text()
