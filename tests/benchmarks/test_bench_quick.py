@@ -86,7 +86,10 @@ def test_ner_variants(tmp_path: Path) -> None:
     assert models == {"q4 (bundled)", "q4 int8-compute", "fp32", "int8", "int8 per-channel"}
     assert all(positive(v["texts_per_s"]) for v in result["variants"].values())
     # fp32 is the q4 weights dequantized: it must label tokens as q4 does, and the shipped
-    # int8 build (int8_weights) nearly so.
+    # int8 build (int8_weights) nearly so. Token argmax agreement is far from its bars on any
+    # CPU kind (measured: q4 1.0 with AVX-512 and AVX2-only; int8 per-channel 0.995 / 0.993),
+    # so these hold across instruction sets while a wrong rebuild (0.96 for per-tensor int8)
+    # fails them.
     assert result["agreement_with_fp32"]["q4 (bundled)"]["tokens"] > 0.99
     assert result["agreement_with_fp32"]["int8 per-channel"]["tokens"] > 0.97
 
