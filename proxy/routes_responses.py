@@ -72,14 +72,21 @@ async def delete(request: web.Request) -> web.StreamResponse:
 
 
 async def _by_id(request: web.Request, method: str, suffix: str) -> web.StreamResponse:
+    response_id = checked_id(request.match_info["response_id"], "the response id")
+    return await read_restored(request, method, "response", response_id,
+                               f"/responses/{quote(response_id, safe='')}{suffix}")
+
+
+async def read_restored(request: web.Request, method: str, kind: str, object_id: str,
+                        path: str) -> web.StreamResponse:
+    """A bodiless call for a stored object, answered restored with the map kept under
+    ``kind``/``object_id`` for this client (as it came when the proxy holds none)."""
     request[ERROR_FORMAT] = READ
     state = state_of(request)
     upstream = state.upstream_for(READ.provider)
     upstream.provider.check_client(request, state.settings)
-    response_id = checked_id(request.match_info["response_id"], "the response id")
     query = _forwarded_query(request) if method == "GET" else None
-    items = await load_map(state, request, "response", response_id) or {}
-    path = f"/responses/{quote(response_id, safe='')}{suffix}"
+    items = await load_map(state, request, kind, object_id) or {}
     answer = await relay.send(request, state, upstream, method, path, None, query)
     restorer = Restorer(items, state.label_of)
     exchange = Exchange(request, {}, items=items)

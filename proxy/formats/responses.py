@@ -62,3 +62,15 @@ class CompactFormat(ResponsesFormat):
 
     def wants_stream(self, body: dict[str, Any]) -> bool:
         return False
+
+
+class ConversationFormat(ResponsesFormat):
+    """The Conversations API (``/v1/conversations``): items as in a response's input."""
+
+    name = "openai.conversations"
+
+    def __init__(self, schema: Obj) -> None:
+        self.schema = schema  # type: ignore[misc]
+
+    def wants_stream(self, body: dict[str, Any]) -> bool:
+        return False

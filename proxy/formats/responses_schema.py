@@ -201,3 +201,12 @@ COMPACT = Obj({name: CREATE.fields[name] for name in (
     "model", "input", "instructions", "previous_response_id", "prompt_cache_key",
     "prompt_cache_options", "prompt_cache_retention", "service_tier", "image")})
 """``POST /v1/responses/compact``."""
+
+CONVERSATION_CREATE = Obj({"items": ListOf(ITEM, code="invalid_input"), "metadata": MapOf(TEXT)})
+"""``POST /v1/conversations``: its first items and metadata."""
+
+CONVERSATION_ITEMS = Obj({"items": ListOf(ITEM, code="invalid_input")})
+"""``POST /v1/conversations/{id}/items``."""
+
+CONVERSATION_UPDATE = Obj({"metadata": MapOf(TEXT)})
+"""``POST /v1/conversations/{id}``."""

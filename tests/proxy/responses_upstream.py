@@ -57,6 +57,7 @@ class FakeResponses:
     stream_error_after: int | None = None
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)
     inputs: dict[str, list[Any]] = field(default_factory=dict)
+    conversations: dict[str, list[Any]] = field(default_factory=dict)
     url: str = ""
     _count: int = 0
 
@@ -238,9 +239,29 @@ class FakeResponses:
         await self.record(request)
         return web.json_response({"object": "response.input_tokens", "input_tokens": 7})
 
+    async def conversation_create(self, request: web.Request) -> web.Response:
+        body = (await self.record(request))["json"] or {}
+        self._count += 1
+        conversation = f"conv_{self._count:04d}"
+        self.conversations[conversation] = list(body.get("items") or [])
+        return web.json_response({"id": conversation, "object": "conversation",
+                                  "created_at": 1, "metadata": body.get("metadata") or {}})
+
+    async def conversation_items(self, request: web.Request) -> web.Response:
+        entry = await self.record(request)
+        items = self.conversations[request.match_info["id"]]
+        if request.method == "POST":
+            items.extend(entry["json"]["items"])
+        data = [dict(item, id=item.get("id") or f"item_{i}") for i, item in enumerate(items)]
+        return web.json_response({"object": "list", "data": data, "has_more": False,
+                                  "first_id": None, "last_id": None})
+
     def app(self) -> web.Application:
         app = web.Application()
-        app.add_routes([web.post("/v1/responses", self.create),
+        app.add_routes([web.post("/v1/conversations", self.conversation_create),
+                        web.post("/v1/conversations/{id}/items", self.conversation_items),
+                        web.get("/v1/conversations/{id}/items", self.conversation_items),
+                        web.post("/v1/responses", self.create),
                         web.post("/v1/responses/input_tokens", self.input_tokens),
                         web.get("/v1/responses/{id}", self.retrieve),
                         web.delete("/v1/responses/{id}", self.delete),

@@ -286,3 +286,30 @@ async def test_path_ids_and_query_are_checked(rproxy: RunningProxy, fake: FakeRe
                 assert answer.status == 400, path
                 assert body["error"]["code"] in ("invalid_id", "invalid_query")
     assert fake.received == []
+
+
+async def test_conversation_keeps_one_mapping(rproxy: RunningProxy, fake: FakeResponses) -> None:
+    client = rproxy.client()
+    conversation = await client.conversations.create(
+        items=[{"type": "message", "role": "user", "content": "I grow apples"}],
+        metadata={"topic": "bananas"})
+    assert conversation.metadata == {"topic": "bananas"}
+    await client.conversations.items.create(
+        conversation.id, items=[{"type": "message", "role": "user",
+                                 "content": "and bananas next to the apples"}])
+    answer = await client.responses.create(model="gpt-test", conversation=conversation.id,
+                                           input="apples or plums?")
+    assert answer.output_text == "You said: apples or plums?"
+    first = fake.received[0]["json"]["items"][0]["content"]
+    added = fake.received[1]["json"]["items"][0]["content"]
+    asked = fake.received[2]["json"]["input"]
+    apples = first.split()[-1]
+    assert added.endswith(f"the {apples}") and asked.startswith(f"{apples} or ")
+    listed = await client.conversations.items.list(conversation.id)
+    assert [item.content[0].text if not isinstance(item.content, str) else item.content
+            for item in listed.data][:2] == ["I grow apples", "and bananas next to the apples"]
+    assert_never_saw_originals(fake)
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.responses.create(model="gpt-test", conversation="conv_elsewhere",
+                                      input="apples")
+    assert caught.value.code == "conversation_not_found"
