@@ -64,7 +64,7 @@ class Tree(Shape):
 
 TREE = Tree()
 
-_CACHE = {"prompt_cache_breakpoint": OPAQUE}
+_CACHE = {"prompt_cache_breakpoint": Obj({"mode": TOKEN, "ttl": TOKEN})}
 _LOGPROB = Obj({"token": TEXT, "bytes": ListOf(NUMBER), "logprob": NUMBER})
 _ANNOTATION = Tagged({
     "url_citation": Obj({"type": TOKEN, "url": TEXT, "title": TEXT, "start_index": NUMBER,
@@ -94,7 +94,8 @@ CONTENT = OneOf(Text("invalid_content"), ListOf(PART), code="invalid_content")
 """A message's content or a tool's output: a string, or a list of typed parts."""
 
 _ITEM = {"type": TOKEN, "id": TOKEN, "status": TOKEN}
-_CALL = {**_ITEM, "call_id": TOKEN, "name": TOKEN, "namespace": TOKEN, "caller": OPAQUE}
+_CALL = {**_ITEM, "call_id": TOKEN, "name": TOKEN, "namespace": TOKEN,
+         "caller": Obj({"type": TOKEN, "caller_id": TOKEN})}
 _SUMMARY = Tagged({"summary_text": Obj({"type": TOKEN, "text": TEXT})})
 _REASONING_TEXT = Tagged({"reasoning_text": Obj({"type": TOKEN, "text": TEXT})})
 _SHELL_OUTPUT = Obj({"stdout": TEXT, "stderr": TEXT, "outcome": Obj({
@@ -110,7 +111,7 @@ ITEM = Tagged({
         "type": TOKEN, "command": ListOf(TEXT), "env": MapOf(TEXT), "timeout_ms": NUMBER,
         "user": TEXT, "working_directory": TEXT})}),
     "local_shell_call_output": Obj({**_CALL, "output": TEXT}),
-    "shell_call": Obj({**_CALL, "environment": OPAQUE, "action": Obj({
+    "shell_call": Obj({**_CALL, "environment": TREE, "action": Obj({
         "commands": ListOf(TEXT), "max_output_length": NUMBER, "timeout_ms": NUMBER})}),
     "shell_call_output": Obj({**_CALL, "output": ListOf(_SHELL_OUTPUT),
                               "max_output_length": NUMBER}),
@@ -145,6 +146,24 @@ INPUT = OneOf(TEXT, ListOf(ITEM, code="invalid_input"), code="invalid_input")
 _PROMPT = Obj({"id": TOKEN, "version": TOKEN,
                "variables": MapOf(OneOf(TEXT, PART, code="invalid_content"))})
 
+_TEXT_FORMAT = Tagged({
+    "text": Obj({"type": TOKEN}),
+    "json_object": Obj({"type": TOKEN}),
+    "json_schema": Obj({"type": TOKEN, "name": TOKEN, "description": DATA, "schema": OPAQUE,
+                        "strict": BOOL}),
+})
+_NAMED_TOOL = Obj({"type": TOKEN, "name": TOKEN})
+_TOOL_CHOICE = Tagged({
+    "function": _NAMED_TOOL,
+    "custom": _NAMED_TOOL,
+    "mcp": Obj({"type": TOKEN, "server_label": TOKEN, "name": TOKEN}),
+    "allowed_tools": Obj({"type": TOKEN, "mode": TOKEN, "tools": ListOf(Opaque(dict))}),
+    **{kind: Obj({"type": TOKEN}) for kind in (
+        "file_search", "web_search", "web_search_preview", "computer", "computer_use_preview",
+        "image_generation", "code_interpreter", "local_shell", "shell", "apply_patch",
+        "programmatic_tool_calling")},
+})
+
 # Fields that shape the model's input: create, input_tokens and compact share them.
 _INPUT_FIELDS = {
     "model": TOKEN,
@@ -154,10 +173,10 @@ _INPUT_FIELDS = {
     "conversation": OneOf(TOKEN, Obj({"id": TOKEN})),
     # Tool definitions: developer-written schemas and descriptions, needed byte for byte.
     "tools": ListOf(Opaque(dict)),
-    "tool_choice": OneOf(TOKEN, Opaque(dict)),
+    "tool_choice": OneOf(TOKEN, _TOOL_CHOICE),
     "parallel_tool_calls": BOOL,
-    # Output format (a JSON schema) and verbosity; effort and summary mode.
-    "text": Opaque(dict),
+    # Output format (a developer's JSON schema, passed byte for byte) and verbosity.
+    "text": Obj({"format": _TEXT_FORMAT, "verbosity": TOKEN}),
     "reasoning": Obj({"effort": TOKEN, "summary": TOKEN, "generate_summary": TOKEN,
                       "mode": TOKEN}),
     "truncation": TOKEN,
@@ -190,7 +209,8 @@ CREATE = Obj({
     "context_management": ListOf(Obj({"type": TOKEN, "compact_threshold": NUMBER})),
     "access_programs": Obj({"cyber": TOKEN}),
     "image": Obj({"context_compression": TOKEN}),
-    "moderation": Obj({"model": TOKEN, "policy": OPAQUE}),
+    "moderation": Obj({"model": TOKEN, "policy": Obj({"input": Obj({"mode": TOKEN}),
+                                                      "output": Obj({"mode": TOKEN})})}),
 })
 """``POST /v1/responses``: every field of the SDK's ``responses.create``."""
 
