@@ -313,3 +313,32 @@ async def test_conversation_keeps_one_mapping(rproxy: RunningProxy, fake: FakeRe
         await client.responses.create(model="gpt-test", conversation="conv_elsewhere",
                                       input="apples")
     assert caught.value.code == "conversation_not_found"
+
+
+async def test_every_byte_cut_of_reasoning_and_tool_arguments(rproxy: RunningProxy,
+                                                              fake: FakeResponses) -> None:
+    """One-character deltas (a placeholder split at each of its positions) in raw SSE cut
+    into 7-byte pieces: summary deltas, argument deltas and their .done events come back
+    restored and agree with each other."""
+    fake.reasoning, fake.tool_call, fake.byte_pieces = True, True, 7
+    fake.cuts = list(range(1, 200))
+    summary, arguments, done = [], [], {}
+    async for event in await rproxy.client().responses.create(
+            model="gpt-test", stream=True, input="apples and plums",
+            tools=[{"type": "function", "name": "lookup", "parameters": {}}]):
+        if event.type == "response.reasoning_summary_text.delta":
+            summary.append(event.delta)
+        elif event.type == "response.function_call_arguments.delta":
+            arguments.append(event.delta)
+        elif event.type.endswith(".done") and hasattr(event, "text"):
+            done["summary"] = event.text
+        elif event.type == "response.function_call_arguments.done":
+            done["arguments"] = event.arguments
+        elif event.type == "response.completed":
+            done["final"] = event.response
+    assert "".join(summary) == done["summary"] == "Thinking about apples and plums"
+    assert "".join(arguments) == done["arguments"]
+    assert json.loads(done["arguments"])["query"] == "apples and plums"
+    final_call = next(i for i in done["final"].output if i.type == "function_call")
+    assert final_call.arguments == done["arguments"]
+    assert done["final"].output[0].encrypted_content == ENCRYPTED
