@@ -4,7 +4,10 @@ against a fake provider that records what it received (fruits config: ``apples``
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,6 +15,7 @@ import openai
 import pytest
 
 from proxy.app import create_app
+from proxy.logs import JsonFormatter, TextFormatter
 from tests.proxy.conftest import RunningProxy, _serve, make_settings
 from tests.proxy.responses_upstream import ENCRYPTED, FakeResponses
 
@@ -342,3 +346,40 @@ async def test_every_byte_cut_of_reasoning_and_tool_arguments(rproxy: RunningPro
     final_call = next(i for i in done["final"].output if i.type == "function_call")
     assert final_call.arguments == done["arguments"]
     assert done["final"].output[0].encrypted_content == ENCRYPTED
+
+
+async def test_no_personal_value_in_logs_or_metrics(fake: FakeResponses, redis_prefix: str,
+                                                    tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    tag = uuid.uuid4().hex[:10]
+    person, mail = f"Quorvath{tag}", f"mail.{tag}@example.org"
+    config = tmp_path / "people.yaml"
+    config.write_text("pipeline:\n  - kind: flashText\n    name: PERSON\n    keywords: ["
+                      + person + "]\n  - kind: regex\n    name: EMAIL\n    patterns: "
+                      "['[a-z0-9.]+@[a-z0-9.]+\\.[a-z]+']\n")
+    settings = make_settings(fake.url, redis_prefix, config=config)
+    app = create_app(settings)
+    runner, url = await _serve(app, shutdown_timeout=1.0)
+    try:
+        client = RunningProxy(url, app, settings).client()
+        prompt = f"Write to {person} at {mail}"
+        one = await client.responses.create(model="m", input=prompt, metadata={"to": mail})
+        fake.cuts = list(range(1, 60, 2))
+        async for _ in await client.responses.create(model="m", input=prompt, stream=True,
+                                                     previous_response_id=one.id):
+            pass
+        await client.responses.retrieve(one.id)
+        with pytest.raises(openai.BadRequestError):
+            await client.responses.create(model="m", input=[{"type": "new", "x": prompt}])
+        with pytest.raises(openai.BadRequestError):
+            await client.responses.create(model="m", input=prompt, previous_response_id="r_x")
+        async with aiohttp.ClientSession() as session:
+            metrics = await (await session.get(url + "/metrics")).text()
+    finally:
+        await runner.cleanup()
+    lines = [f.format(r) for r in caplog.records for f in (JsonFormatter(), TextFormatter())]
+    for text in [*lines, metrics]:
+        assert person not in text and mail.split("@")[0] not in text
+    assert 'route="/v1/responses/{response_id}"' in metrics
+    assert 'anonymize_proxy_placeholders_restored_total{label="PERSON"}' in metrics
