@@ -1,4 +1,4 @@
-"""Benchmark 6: the Responses route (``/v1/responses``) beside the chat route, in one run.
+"""Benchmark 8: the Responses route (``/v1/responses``) beside the chat route, in one run.
 
 The same prompts go to ``/v1/chat/completions`` (messages) and to ``/v1/responses``
 (``instructions`` + an input message), round by round and rotated, straight to the fake
