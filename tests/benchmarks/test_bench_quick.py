@@ -114,3 +114,14 @@ def test_redis_store(tmp_path: Path) -> None:
     assert not result["missing"]
     assert result["round_trips"]["round_trips_per_request"] >= 1
     assert {"direct", "rules + redis", "rules + memory"} == set(result["variants"])
+
+
+def test_responses_route(tmp_path: Path) -> None:
+    result = run_quick("responses_route", tmp_path, "--no-ner")
+    variants = result["variants"]
+    for target in ("direct", "passthrough", "rules"):
+        for route in ("chat", "responses"):
+            v = variants[f"{target} {route}"]
+            assert positive(v["latency_c1_ms"]["p50"]) and positive(v["ttft_ms"]["p50"])
+            # Whole restored streams are a correctness property, so they hold in a smoke run.
+            assert v["streams_intact"] == v["streams"] > 0, (target, route)
