@@ -184,13 +184,17 @@ async def one_stream(port: int, request: bytes) -> dict[str, Any]:
                     if data == b"[DONE]":
                         done = True
                         continue
-                    payload = json.loads(data)
-                    if payload.get("type") == "content_block_delta":  # Anthropic's stream
-                        texts = [payload["delta"].get("text")]
-                    else:
-                        texts = [(c.get("delta") or {}).get("content")
-                                 for c in payload.get("choices", [])]
-                    for text in texts:
+                    parsed = json.loads(data)
+                    kind = parsed.get("type")  # the Responses API's typed events
+                    if kind == "response.output_text.delta" and parsed["delta"]:
+                        times.append(now - start)
+                        content.append(parsed["delta"])
+                    if kind == "content_block_delta" and parsed["delta"].get("text"):
+                        times.append(now - start)  # Anthropic's stream
+                        content.append(parsed["delta"]["text"])
+                    done = done or kind in ("response.completed", "message_stop")
+                    for choice in parsed.get("choices", []):
+                        text = (choice.get("delta") or {}).get("content")
                         if text:
                             times.append(now - start)
                             content.append(text)

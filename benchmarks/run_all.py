@@ -25,7 +25,8 @@ BENCHMARKS = {
     "ner_variants": "3. NER model builds, threads, batch (bare ONNX Runtime)",
     "keywords": "4. Keyword stage at 10,000 keywords",
     "redis_store": "5. Redis map write",
-    "anthropic_route": "6. Anthropic /v1/messages beside /v1/chat/completions",
+    "responses_route": "8. Responses route beside the chat route (added latency, TTFT)",
+    "anthropic_route": "9. Anthropic /v1/messages beside /v1/chat/completions",
 }
 
 

@@ -10,7 +10,14 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pipeline import Pipeline
-from proxy import health, routes_anthropic, routes_openai, routes_seed
+from proxy import (
+    health,
+    routes_anthropic,
+    routes_conversations,
+    routes_openai,
+    routes_responses,
+    routes_seed,
+)
 from proxy.client_request import LOG_FIELDS, REQUEST_ID, request_id_for
 from proxy.errors import ProxyError, internal_error, method_not_allowed, not_found, too_large
 from proxy.formats.base import ERROR_FORMAT
@@ -51,7 +58,9 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
     # sits just above it so it never answers first.
     app = web.Application(middlewares=[observe], client_max_size=settings.max_body_bytes + 1)
     app[STATE] = state
-    app.add_routes(routes_openai.routes() + routes_anthropic.routes() + routes_seed.routes()
+    app.add_routes(routes_openai.routes() + routes_responses.routes()
+                   + routes_conversations.routes() + routes_anthropic.routes()
+                   + routes_seed.routes()
                    + health.routes())
     app.on_startup.append(_startup)
     app.on_shutdown.append(_shutdown)
