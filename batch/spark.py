@@ -12,8 +12,6 @@ Pseudonyms hold across the whole DataFrame, however Spark splits it:
     out.drop("items").write.parquet("notes-anonymized")
 """
 
-from __future__ import annotations
-
 import json
 import os
 from dataclasses import dataclass
@@ -76,10 +74,10 @@ def anonymize_column(df: Any, column: str, config: str | os.PathLike[str], *, ke
     job = _Job(os.fspath(os.path.abspath(config)), scheme, bytes(key), digest_length,
                redis_url, run_id or "", threads)
 
-    @pandas_udf("text string, items string")  # type: ignore[call-overload]
-    def anonymize(texts: Any) -> Any:
-        import pandas as pd
+    import pandas as pd
 
+    @pandas_udf("text string, items string")  # type: ignore[call-overload]
+    def anonymize(texts: pd.Series) -> pd.DataFrame:
         present = texts.notna()
         done = job.transform()(texts[present].tolist())
         if done.errors:
