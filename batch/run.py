@@ -26,11 +26,14 @@ from batch.pseudonyms import LocalAllocator
 from batch.transform import merge_items
 from batch.worker import AllocatorManager, InlinePool, ProcessPool, TransformSpec
 from pipeline.errors import ConfigError, PipelineError
+from pipeline.restore import placeholder_pattern
 from proxy.crypto import DecryptionError
 
 CHECKPOINT_CONTEXT = "anonymize-proxy batch checkpoint v1"
 SAVE_EVERY_SECONDS = 2.0
 SHOWN_REJECTS = 20
+# Distinct input strings kept to check that --deanonymize will not change any of them.
+MAX_LOOKALIKES = 2_000_000
 
 
 class BatchStopped(PipelineError):
@@ -70,12 +73,16 @@ class Summary:
     seconds: float = 0.0
     mapping: str | None = None
     rejects: str | None = None
+    #: Strings of the input that read as a pseudonym of this run: --deanonymize would turn
+    #: them into values. ``None`` when too many distinct ones were seen to check.
+    restore_clashes: int | None = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "rejected": self.rejected, "masked": dict(self.masked),
                 "files": self.files, "bytes": self.bytes, "seconds": round(self.seconds, 3),
                 "rows_per_s": round(self.rows / self.seconds, 1) if self.seconds else None,
-                "mapping": self.mapping, "rejects": self.rejects}
+                "mapping": self.mapping, "rejects": self.rejects,
+                "restore_clashes": self.restore_clashes}
 
 
 def sibling(path: Path, suffix: str) -> Path:
@@ -126,6 +133,7 @@ class Run:
         self.summary = Summary()
         self.items: dict[str, str] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        self.lookalikes: set[str] | None = set()
         self.rejects_file: Any = None
         self.rejects_size = 0
         self.allocator: Any = None
@@ -153,6 +161,7 @@ class Run:
         self.summary.rows, self.summary.rejected = state["rows"], state["rejected"]
         self.summary.masked = Counter(state["masked"])
         self.rejects_size = state["rejects_size"]
+        self.lookalikes = None if state["lookalikes"] is None else set(state["lookalikes"])
         self._allocator_state = state.get("allocator")
 
     def _save_checkpoint(self, writers: dict[str, Writer]) -> None:
@@ -165,6 +174,7 @@ class Run:
         state = {"files": self.files, "items": self.items, "rows": self.summary.rows,
                  "rejected": self.summary.rejected, "masked": dict(self.summary.masked),
                  "rejects_size": self.rejects_size,
+                 "lookalikes": None if self.lookalikes is None else sorted(self.lookalikes),
                  "allocator": self.allocator.state() if self.allocator is not None else None}
         write_atomic(self.checkpoint_path, self.keys.cipher().encrypt(
             json.dumps(state, ensure_ascii=False).encode(), CHECKPOINT_CONTEXT))
@@ -233,6 +243,7 @@ class Run:
                 self.rejects_file.close()
         progress.finish()
         if not self.opts.deanonymize:
+            self.summary.restore_clashes = self._clashes()
             write_mapping(self.mapping_path, self.items, self.keys,
                           {"scheme": self.opts.scheme, "run_id": self.opts.run_id})
             self.summary.mapping = str(self.mapping_path)
@@ -280,6 +291,10 @@ class Run:
             raise BatchStopped(f"{first.where()}: {first.reason} (--on-error reject sets such "
                                "records aside in a reject file)")
         merge_items(self.items, result.items)
+        if self.lookalikes is not None:
+            self.lookalikes |= result.lookalikes
+            if len(self.lookalikes) > MAX_LOOKALIKES:
+                self.lookalikes = None
         rejects = writer.write(chunk, result)
         self._reject(rejects)
         self.summary.rows += chunk.rows - len(rejects)
@@ -289,6 +304,23 @@ class Run:
             self.files.setdefault(rel, {}).update(chunk.pos)
             if time.monotonic() - self._saved >= SAVE_EVERY_SECONDS:
                 self._save_checkpoint(writers)
+
+    def _clashes(self) -> int | None:
+        """How many strings of the input read as one of the run's pseudonyms; said aloud,
+        since restoring the output would change them."""
+        if self.lookalikes is None:
+            self.log.write("batch: too many distinct strings with digits to check that "
+                           "--deanonymize leaves the input's own strings alone\n")
+            return None
+        if not self.items or not self.lookalikes:
+            return 0
+        pattern = placeholder_pattern(self.items)
+        clashes = sum(1 for token in self.lookalikes if pattern.search(token))
+        if clashes:
+            self.log.write(f"batch: {clashes} strings of the input read as pseudonyms of this "
+                           "run, so --deanonymize would change them too; use --scheme keyed "
+                           "or a placeholder format such as '[{name}_{index}]'\n")
+        return clashes
 
     def _reject(self, rejects: list[Reject]) -> None:
         for reject in rejects:

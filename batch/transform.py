@@ -7,6 +7,7 @@ pseudonyms, is refused as a whole rather than returned lossy.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,10 @@ from batch.pseudonyms import PseudonymCollision, Scheme
 from pipeline import Pipeline, deanonymize
 
 AMBIGUOUS = "the text already contains a string that reads as one of its pseudonyms"
+
+# Every pseudonym holds a digit and no space: only such runs of the input could be read as one
+# by a later --deanonymize (a text that contained "PERSON3" before any value got PERSON3).
+LOOKALIKE = re.compile(r"\S*\d\S*")
 
 
 @dataclass
@@ -25,6 +30,8 @@ class Transformed:
     errors: dict[int, str] = field(default_factory=dict)
     items: dict[str, str] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
+    #: Runs of the original texts that could read as a pseudonym (see ``LOOKALIKE``).
+    lookalikes: set[str] = field(default_factory=set)
 
 
 class Anonymizer:
@@ -56,6 +63,7 @@ class Anonymizer:
                 out.errors[i] = AMBIGUOUS
                 continue
             out.texts.append(new)
+            out.lookalikes.update(LOOKALIKE.findall(text))
             for name, value in used.items():
                 if out.items.setdefault(name, value) != value:
                     raise PseudonymCollision(name.rsplit("_", 1)[0])

@@ -60,6 +60,7 @@ class ChunkResult:
     rejects: list[Reject] = field(default_factory=list)
     items: dict[str, str] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
+    lookalikes: set[str] = field(default_factory=set)
 
 
 class Writer(ABC):

@@ -120,6 +120,7 @@ class CsvFormat(Format):
             return result
         done = transform(texts)
         result.items, result.counts = done.items, done.counts
+        result.lookalikes = done.lookalikes
         for n, (line, raw, row) in enumerate(keep):
             base = n * len(columns)
             failed = [j for j in range(len(columns)) if base + j in done.errors]

@@ -67,6 +67,7 @@ class JsonlFormat(Format):
             texts += [slot.get() for _, slot in slots]
         done = transform(texts)
         result.items, result.counts = done.items, done.counts
+        result.lookalikes = done.lookalikes
         at = 0
         for (line, raw), entry in zip(lines, parsed, strict=True):
             if entry is None:

@@ -84,7 +84,8 @@ class ParquetFormat(Format):
                     texts.append(value)
         done = transform(texts)
         out = {name: list(column) for name, column in values.items()}
-        result = ChunkResult(out, items=done.items, counts=done.counts)
+        result = ChunkResult(out, items=done.items, counts=done.counts,
+                             lookalikes=done.lookalikes)
         bad: set[int] = set()
         for i, (name, row) in enumerate(where):
             if i in done.errors:

@@ -53,6 +53,7 @@ class TextFolderFormat(Format):
                                              raw_bytes=data))
         done = transform(texts)
         result.items, result.counts = done.items, done.counts
+        result.lookalikes = done.lookalikes
         for i, name in enumerate(names):
             if i in done.errors:
                 result.rejects.append(Reject(_join(rel, name), None, None, done.errors[i],

@@ -131,3 +131,15 @@ def test_the_mapping_needs_the_key(tmp_path: Path, batch, monkeypatch) -> None:
     done = batch(out, "-o", tmp_path / "back.jsonl", "--deanonymize", "--mapping",
                  f"{out}.mapping", "-f", "text", "--workers", "1")
     assert done.code == 1 and "does not decrypt with this key" in done.err
+
+
+def test_input_strings_that_read_as_pseudonyms_are_reported(tmp_path: Path, batch) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(src, [{"text": "apples"}, {"text": "the code FRUIT_FLASH0 is no fruit"}])
+    done = batch(src, "-o", out, "-c", FRUITS, "-f", "text", "--workers", "1")
+    assert done.code == 0, done.err
+    assert done.summary["restore_clashes"] == 1
+    assert "1 strings of the input read as pseudonyms" in done.err
+    write_jsonl(src, [{"text": "apples"}, {"text": "code 7 is no fruit"}])
+    clean = batch(src, "-o", out, "-c", FRUITS, "-f", "text", "--workers", "1", "--overwrite")
+    assert clean.summary["restore_clashes"] == 0
