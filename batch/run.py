@@ -24,7 +24,13 @@ from batch.mapping import write_atomic, write_mapping
 from batch.progress import Progress
 from batch.pseudonyms import LocalAllocator
 from batch.transform import merge_items
-from batch.worker import AllocatorManager, InlinePool, ProcessPool, TransformSpec
+from batch.worker import (
+    AllocatorManager,
+    InlinePool,
+    ProcessPool,
+    TransformSpec,
+    start_context,
+)
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.restore import placeholder_pattern
 from proxy.crypto import DecryptionError
@@ -199,9 +205,7 @@ class Run:
             if self.workers == 1:
                 self.allocator = LocalAllocator(state)
             else:
-                import multiprocessing
-
-                self._manager = AllocatorManager(ctx=multiprocessing.get_context("spawn"))
+                self._manager = AllocatorManager(ctx=start_context())
                 self._manager.start()
                 self.allocator = self._manager.LocalAllocator(state)  # type: ignore[attr-defined]
             spec.allocator = self.allocator

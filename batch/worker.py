@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import threading
 from dataclasses import dataclass, field
 from multiprocessing.managers import BaseManager
 from pathlib import Path
@@ -126,11 +128,21 @@ class InlinePool:
         self.close()
 
 
+def start_context() -> Any:
+    """fork where it is safe (Linux, this process runs one thread and has loaded no model, as
+    the batch parent never does): workers start in milliseconds, with the imports done.
+    Otherwise spawn, which re-imports everything (about a second a worker)."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 \
+            and sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 class ProcessPool:
-    """``workers`` spawned processes (spawn: no inherited threads or ONNX sessions)."""
+    """``workers`` processes, each with its own pipeline (see ``start_context``)."""
 
     def __init__(self, spec: TransformSpec, workers: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
+        ctx = start_context()
         self._pool = ctx.Pool(workers, initializer=_init, initargs=(spec,))
 
     def submit(self, fmt: str, payload: Any) -> Any:
