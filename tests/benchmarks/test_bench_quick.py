@@ -103,3 +103,11 @@ def test_redis_store(tmp_path: Path) -> None:
     assert not result["missing"]
     assert result["round_trips"]["round_trips_per_request"] >= 1
     assert {"direct", "rules + redis", "rules + memory"} == set(result["variants"])
+
+
+def test_batch_benchmark_quick(tmp_path: Path) -> None:
+    # Presidio needs its own venv and Spark a JVM: the full run (python -m benchmarks.batch)
+    # measures both; here the batch variants and the quality scoring must still run.
+    result = run_quick("batch", tmp_path, "--no-presidio", "--no-spark")
+    assert result["variants"]["rules jsonl workers=1"]["rows_per_s"] > 0
+    assert result["quality"]["default"]["recall"] > result["quality"]["rules"]["recall"]
