@@ -134,8 +134,15 @@ class RedisAllocator:
         args: list[str] = []
         for label, value in pairs:
             args += [self._field(value), label]
+        import redis
+
+        try:
+            answer = self._script(keys=self._keys, args=args)
+        except redis.RedisError as exc:
+            raise PipelineError(f"Redis for numbered placeholders failed: {type(exc).__name__}; "
+                                "nothing of this chunk was written") from None
         out = []
-        for raw in self._script(keys=self._keys, args=args):
+        for raw in answer:
             label, index = raw.decode().rsplit("\t", 1)
             out.append((label, int(index)))
         return out

@@ -92,3 +92,11 @@ def test_default_pipeline_with_workers_masks_names_and_emails(tmp_path: Path, ba
     names = [set(re.findall(r"PERSON\d+", t)) for t in masked[:2]]
     assert names[0] and names[0] == names[1]
     assert done.summary["masked"]["EMAIL"] == 1
+
+
+def test_redis_down_is_a_clear_error(tmp_path: Path, batch) -> None:
+    write(tmp_path / "in.jsonl", ["apples"])
+    done = batch(tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", "-c", FRUITS, "-f", "text",
+                 "--redis", "redis://127.0.0.1:1/0", "--run-id", "nowhere", "--workers", "1")
+    assert done.code == 1 and "Redis for numbered placeholders failed" in done.err
+    assert "apples" not in done.err
