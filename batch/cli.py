@@ -43,6 +43,8 @@ def add_batch_command(commands: Any) -> None:
                    help="a bad record stops the run, or goes to the reject file")
     p.add_argument("--rejects", type=Path, help="reject file (default OUTPUT.rejects.jsonl)")
     p.add_argument("--resume", action="store_true", help="carry on an interrupted run")
+    p.add_argument("--checkpoint-seconds", type=float, default=2.0,
+                   help="how often to checkpoint for --resume (at a chunk boundary)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--progress", default="auto", choices=["auto", "bar", "lines", "none"])
     p.set_defaults(run=run_batch_command)
@@ -60,7 +62,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
         restore_from=args.mapping if args.deanonymize else [], deanonymize=args.deanonymize,
         workers=args.workers, chunk_rows=args.chunk_rows, on_error=args.on_error,
         rejects=args.rejects, resume=args.resume, overwrite=args.overwrite,
-        progress=args.progress)
+        progress=args.progress, checkpoint_seconds=args.checkpoint_seconds)
     try:
         summary = Run(opts, load_keys(args.key_file)).run()
     except KeyboardInterrupt:

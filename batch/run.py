@@ -67,6 +67,7 @@ class BatchOptions:
     resume: bool = False
     overwrite: bool = False
     progress: str = "auto"
+    checkpoint_seconds: float = SAVE_EVERY_SECONDS
 
 
 @dataclass
@@ -306,7 +307,7 @@ class Run:
         progress.update(chunk.rows, chunk.nbytes)
         if chunk.pos is not None:
             self.files.setdefault(rel, {}).update(chunk.pos)
-            if time.monotonic() - self._saved >= SAVE_EVERY_SECONDS:
+            if time.monotonic() - self._saved >= self.opts.checkpoint_seconds:
                 self._save_checkpoint(writers)
 
     def _clashes(self) -> int | None:
