@@ -99,7 +99,7 @@ def test_stop_on_error_then_resume_without_redoing_finished_chunks(tmp_path: Pat
 def test_workers_share_one_numbering_across_files(tmp_path: Path, batch) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    fruits = ["apples", "bananas", "oranges", "cherries"]
+    fruits = ["apples", "bananas", "plum", "plums"]
     for n in range(3):
         write_jsonl(folder / f"part{n}.jsonl",
                     [{"text": f"{fruits[(n + i) % 4]} and {fruits[(n + i + 1) % 4]}"}

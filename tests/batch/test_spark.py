@@ -24,7 +24,7 @@ if shutil.which("java") is None:
     pytest.skip("Spark needs Java", allow_module_level=True)
 
 ROWS = [(1, "apples and plums"), (2, None), (3, "bananas, apples"), (4, "nothing"),
-        (5, "plums again"), (6, "cherries and bananas")]
+        (5, "plums again"), (6, "apple and bananas")]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_keyed_pseudonyms_need_no_coordination(spark, tmp_path: Path, key: bytes
 
     mapping = collect_mapping(out, "items", tmp_path / "spark.mapping", key)
     assert mapping[apples] == "apples"
-    assert set(mapping.values()) == {"apples", "plums", "bananas", "cherries"}
+    assert set(mapping.values()) == {"apples", "plums", "bananas", "apple"}
 
 
 def test_numbered_placeholders_coordinated_through_redis(spark, key: bytes) -> None:
@@ -73,7 +73,7 @@ def test_numbered_placeholders_coordinated_through_redis(spark, key: bytes) -> N
         for row in rows:
             for name, value in json.loads(row["items"] or "{}").items():
                 assert seen.setdefault(value, name) == name  # one value, one placeholder
-        assert set(seen) == {"apples", "plums", "bananas", "cherries"}
+        assert set(seen) == {"apples", "plums", "bananas", "apple"}
         assert all(re.fullmatch(r"FRUIT_(FLASH|REGEX)\d", n) for n in seen.values())
         assert {r["notes"] for r in rows} == {t for _, t in ROWS}  # the source column is kept
     finally:
