@@ -26,6 +26,7 @@ BENCHMARKS = {
     "keywords": "4. Keyword stage at 10,000 keywords",
     "redis_store": "5. Redis map write",
     "responses_route": "8. Responses route beside the chat route (added latency, TTFT)",
+    "batch": "9. Batch anonymization (against Presidio's batch engines; Spark local[2])",
 }
 
 
