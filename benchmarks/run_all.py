@@ -26,7 +26,8 @@ BENCHMARKS = {
     "keywords": "4. Keyword stage at 10,000 keywords",
     "redis_store": "5. Redis map write",
     "responses_route": "8. Responses route beside the chat route (added latency, TTFT)",
-    "anthropic_route": "9. Anthropic /v1/messages beside /v1/chat/completions",
+    "batch": "9. Batch anonymization (against Presidio's batch engines; Spark local[2])",
+    "anthropic_route": "10. Anthropic /v1/messages beside /v1/chat/completions",
 }
 
 

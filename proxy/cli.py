@@ -1,4 +1,4 @@
-"""The ``anonymize-proxy`` command: ``anonymize``, ``deanonymize`` and ``server``."""
+"""The ``anonymize-proxy`` command: ``anonymize``, ``deanonymize``, ``server`` and ``batch``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from batch.cli import add_batch_command
 from pipeline import ConfigError, Pipeline, PipelineError, deanonymize
 from proxy.server_cli import add_server_command
 
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(run=_deanonymize)
 
     add_server_command(commands)
+    add_batch_command(commands)
     return parser
 
 

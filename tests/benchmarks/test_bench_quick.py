@@ -127,6 +127,14 @@ def test_responses_route(tmp_path: Path) -> None:
             assert v["streams_intact"] == v["streams"] > 0, (target, route)
 
 
+def test_batch_benchmark_quick(tmp_path: Path) -> None:
+    # Presidio needs its own venv and Spark a JVM: the full run (python -m benchmarks.batch)
+    # measures both; here the batch variants and the quality scoring must still run.
+    result = run_quick("batch", tmp_path, "--no-presidio", "--no-spark")
+    assert result["variants"]["rules jsonl workers=1"]["rows_per_s"] > 0
+    assert result["quality"]["default"]["recall"] > result["quality"]["rules"]["recall"]
+
+
 def test_anthropic_route(tmp_path: Path) -> None:
     result = run_quick("anthropic_route", tmp_path)
     assert set(result["added"]) == {"chat", "messages"}
