@@ -40,8 +40,12 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
                        metrics=metrics, label_of=placeholder_labeler(pipeline))
 
     # The body limit is enforced by read_body (413 in OpenAI's shape); aiohttp's own limit
-    # sits just above it so it never answers first.
-    app = web.Application(middlewares=[observe], client_max_size=settings.max_body_bytes + 1)
+    # sits just above it so it never answers first. read_body inflates gzip bodies itself,
+    # counting inflated bytes, so aiohttp's inflating is off; a client that disconnects
+    # cancels its handler, and with it the request's queued work.
+    app = web.Application(middlewares=[observe], client_max_size=settings.max_body_bytes + 1,
+                          handler_args={"auto_decompress": False,
+                                        "handler_cancellation": True})
     app[STATE] = state
     app.add_routes(routes_openai.routes() + routes_seed.routes() + health.routes())
     app.on_startup.append(_startup)

@@ -29,7 +29,7 @@ from proxy.openai_format import (
 from proxy.restoring import Restorer
 from proxy.state import ProxyState, state_of
 from proxy.streaming import SSEDecoder, SSEEvent, StreamRestorer, data_event
-from proxy.upstream import is_upstream_failure, read_body, response_headers
+from proxy.upstream import is_upstream_failure, path_segment, read_body, response_headers
 
 SlotFinder = Callable[[dict[str, Any]], list[TextSlot]]
 
@@ -60,8 +60,8 @@ async def models(request: web.Request) -> web.StreamResponse:
     """Passed through: nothing personal goes up, nothing to restore."""
     state = state_of(request)
     check_client(request, state.settings)
-    path = "/models" + (f"/{request.match_info['model']}" if "model" in request.match_info
-                        else "")
+    model = request.match_info.get("model")
+    path = "/models" + (f"/{path_segment(model)}" if model is not None else "")
     upstream = await _send(request, state, "GET", path, None)
     async with upstream:
         body = await read_body(upstream)

@@ -7,12 +7,15 @@ where the proxy sends its own key.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from urllib.parse import quote, unquote
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
-from proxy.errors import ProxyError, upstream_timeout, upstream_unreachable
+from proxy.errors import ProxyError, bad_request, upstream_timeout, upstream_unreachable
 
 # Request headers passed to the provider (everything else, cookies and hop-by-hop included,
 # stays behind).
@@ -21,6 +24,22 @@ FORWARD_REQUEST_HEADERS = ("authorization", "openai-organization", "openai-proje
 # Response headers passed back to the client.
 FORWARD_RESPONSE_PREFIXES = ("openai-", "x-ratelimit-", "anthropic-ratelimit-")
 FORWARD_RESPONSE_HEADERS = ("retry-after", "retry-after-ms")
+# A path parameter (a model id: ``gpt-4o-mini``, ``ft:gpt-4o-mini:org:name:id``) is one
+# segment of these characters, never ``.``/``..``, a slash or a percent escape.
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,255}")
+
+
+def invalid_path() -> ProxyError:
+    return bad_request("a path parameter has characters the proxy does not forward",
+                       "invalid_path_parameter")
+
+
+def path_segment(value: str) -> str:
+    """A client's path parameter as one encoded segment; anything else is refused (400), so
+    ``..%2f`` can never walk out of the route to another path of the provider."""
+    if not _SEGMENT.fullmatch(value):
+        raise invalid_path()
+    return quote(value, safe=":@+")
 
 
 class Upstream:
@@ -29,6 +48,7 @@ class Upstream:
     def __init__(self, base_url: str, *, connect: float, first_byte: float, total: float,
                  api_key: str | None = None, pool_size: int = 256) -> None:
         self.base_url = base_url.rstrip("/")
+        self._base = URL(self.base_url)
         self.api_key = api_key
         self._timeout = aiohttp.ClientTimeout(total=total, connect=connect, sock_read=first_byte)
         self._pool_size = pool_size
@@ -45,9 +65,23 @@ class Upstream:
             await self._session.close()
             self._session = None
 
-    def url(self, path: str) -> str:
-        """``/chat/completions`` -> ``{base_url}/chat/completions``."""
-        return self.base_url + path
+    def url(self, path: str) -> URL:
+        """``/chat/completions`` -> ``{base_url}/chat/completions``, never outside the base
+        path: every route's URL passes here, so no segment may be empty, ``.`` or ``..``, or
+        hide a slash or backslash behind an escape (400 otherwise)."""
+        segments = path.split("/")
+        if segments[0] != "" or len(segments) < 2:
+            raise invalid_path()
+        for segment in segments[1:]:
+            plain = unquote(segment)
+            if plain in ("", ".", "..") or "/" in plain or "\\" in plain or "?" in plain \
+                    or "#" in plain:
+                raise invalid_path()
+        base_path = self._base.raw_path.rstrip("/")
+        url = self._base.with_path(base_path + path, encoded=True)
+        if not url.raw_path.startswith(base_path + "/") or url.origin() != self._base.origin():
+            raise invalid_path()
+        return url
 
     def headers(self, incoming: Mapping[str, str]) -> CIMultiDict[str]:
         out: CIMultiDict[str] = CIMultiDict()
@@ -66,8 +100,9 @@ class Upstream:
         """Open the upstream response (headers read; body not yet)."""
         if self._session is None:
             raise upstream_unreachable()
+        url = self.url(path)
         try:
-            return await self._session.request(method, self.url(path), headers=headers,
+            return await self._session.request(method, url, headers=headers,
                                                params=query, data=body, allow_redirects=False)
         except (TimeoutError, aiohttp.ServerTimeoutError):
             raise upstream_timeout() from None
