@@ -16,15 +16,21 @@ from proxy.settings import Settings
 
 _SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
+# The proxy's own id of the request: the key of its stored item map. A client's reused
+# X-Request-Id must never reach another request's map, so this id is always made here.
+MAP_ID: web.RequestKey[str] = web.RequestKey("map_id", str)
 # Fields a handler adds to the request's one log line (counts and codes, never text).
 LOG_FIELDS: web.RequestKey[dict] = web.RequestKey("log_fields", dict)
 
 
-def request_id_for(request: web.Request) -> str:
-    """The client's ``X-Request-Id`` if it is a plain token (used as a Redis key and logged),
-    else a new UUID."""
+def request_ids(request: web.Request) -> tuple[str, str]:
+    """``(correlation id, map id)``: the client's ``X-Request-Id`` (if sane) for logs and the
+    response header, and a new id for the stored map; without a client id both are one id."""
+    map_id = new_request_id()
     given = request.headers.get("X-Request-Id")
-    return given if given is not None and _SANE_ID.fullmatch(given) else new_request_id()
+    if given is not None and _SANE_ID.fullmatch(given):
+        return given, map_id
+    return map_id, map_id
 
 
 def new_request_id() -> str:
@@ -95,6 +101,15 @@ async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object", "invalid_json")
     return body
+
+
+def ensure_client_waiting(request: web.Request) -> None:
+    """Called right before a request goes upstream: nobody waits for an answer when the
+    client has hung up, so nothing is sent (and nobody pays for the tokens)."""
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        raise ProxyError(499, "the client closed the connection", "invalid_request_error",
+                         "client_gone")
 
 
 def bearer(request: web.Request) -> str | None:

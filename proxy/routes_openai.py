@@ -15,7 +15,14 @@ import aiohttp
 from aiohttp import web
 
 from proxy import jsonio
-from proxy.client_request import LOG_FIELDS, REQUEST_ID, check_client, read_json_object
+from proxy.client_request import (
+    LOG_FIELDS,
+    MAP_ID,
+    REQUEST_ID,
+    check_client,
+    ensure_client_waiting,
+    read_json_object,
+)
 from proxy.errors import ProxyError, sse_error_event, upstream_bad_response
 from proxy.logs import log_event
 from proxy.openai_format import (
@@ -79,8 +86,7 @@ async def _relay(request: web.Request, path: str, find_slots: SlotFinder,
     result = await state.anonymize([slot.get() for slot in slots], request[LOG_FIELDS])
     for slot, text in zip(slots, result.texts, strict=True):
         slot.set(text)
-    request_id = request[REQUEST_ID]
-    await state.remember(request_id, result.items)
+    await state.remember(request[MAP_ID], result.items)
 
     payload = jsonio.dumps(body)
     upstream = await _send(request, state, "POST", path, payload)
@@ -97,6 +103,7 @@ async def _relay(request: web.Request, path: str, find_slots: SlotFinder,
 
 async def _send(request: web.Request, state: ProxyState, method: str, path: str,
                 payload: bytes | None) -> aiohttp.ClientResponse:
+    ensure_client_waiting(request)
     started = time.perf_counter()
     metrics = state.metrics
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -11,7 +12,13 @@ from typing import Any
 from aiohttp import web
 
 from pipeline import AnonymizeManyResult, Pipeline
-from proxy.errors import anonymization_failed, store_unavailable
+from proxy.errors import (
+    anonymization_failed,
+    anonymization_timeout,
+    store_unavailable,
+    too_many_texts,
+    too_much_text,
+)
 from proxy.logs import log_event
 from proxy.metrics import Metrics
 from proxy.settings import Settings
@@ -28,23 +35,35 @@ class ProxyState:
     metrics: Metrics
     label_of: Callable[[str], str]
     shutting_down: bool = False
+    in_flight: int = 0  # requests being served now, health checks aside (shutdown drains)
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
 
     async def anonymize(self, texts: Sequence[str],
                         log_fields: dict[str, Any] | None = None) -> AnonymizeManyResult:
         """All texts of one request in one call (one mapping); any failure -> 503.
 
-        The masked values' counts by label go to the metrics and, as ``entities``, into
-        ``log_fields`` (the request's log line) when given.
+        Bounded (DESIGN invariant 8): more texts or characters than configured -> 413 before
+        any work; past the time budget -> 503, the work cancelled (its queued NER windows
+        dropped). The masked values' counts by label go to the metrics and, as ``entities``,
+        into ``log_fields`` (the request's log line) when given.
         """
         if not texts:
             if log_fields is not None:
                 log_fields["entities"] = {}
             return AnonymizeManyResult([], {})
+        settings = self.settings
+        if len(texts) > settings.max_anonymize_texts:
+            raise too_many_texts(settings.max_anonymize_texts)
+        if sum(map(len, texts)) > settings.max_anonymize_chars:
+            raise too_much_text(settings.max_anonymize_chars)
         metrics = self.metrics
         start = time.perf_counter()
         try:
-            result = await self.pipeline.anonymize_many_async(texts)
+            result = await asyncio.wait_for(self.pipeline.anonymize_many_async(texts),
+                                            settings.anonymize_timeout_seconds)
+        except TimeoutError:
+            log_event("pipeline_timeout", seconds=settings.anonymize_timeout_seconds)
+            raise anonymization_timeout() from None
         except Exception as exc:  # fail closed whatever went wrong; log only the type
             log_event("pipeline_failed", error_type=type(exc).__name__)
             raise anonymization_failed() from None

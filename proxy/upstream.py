@@ -110,14 +110,20 @@ class Upstream:
             raise upstream_unreachable() from None
 
 
+class UpstreamReadError(ProxyError):
+    """The provider's answer broke off while its body was read (the app counts these in
+    ``upstream_errors_total``, as ``_send`` counts failures to get an answer at all)."""
+
+
 async def read_body(response: aiohttp.ClientResponse) -> bytes:
     """The whole body of a non-streamed answer, with the same error mapping."""
     try:
         return await response.read()
     except (TimeoutError, aiohttp.ServerTimeoutError):
-        raise upstream_timeout() from None
+        error = upstream_timeout()
     except (aiohttp.ClientError, OSError):
-        raise upstream_unreachable() from None
+        error = upstream_unreachable()
+    raise UpstreamReadError(error.status, error.message, error.type, error.code) from None
 
 
 def response_headers(upstream: CIMultiDictProxy[str]) -> dict[str, str]:

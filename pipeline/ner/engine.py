@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -49,6 +50,31 @@ class _Encoded:
     futures: list[Future[np.ndarray]]
 
 
+class _Call:
+    """The windows one ``predict_many_async`` queued, so cancelling it can cancel them all
+    (the event loop and a tokenizing thread may race: the lock settles it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.cancelled = False
+        self._futures: list[Future[np.ndarray]] = []
+
+    def track(self, futures: Sequence[Future[np.ndarray]]) -> None:
+        with self._lock:
+            self._futures.extend(futures)
+            cancelled = self.cancelled
+        if cancelled:
+            for future in futures:
+                future.cancel()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            futures, self._futures = self._futures, []
+        for future in futures:
+            future.cancel()
+
+
 class NerEngine:
     """A shared model, a label map and a batcher; ``predict_many`` is thread-safe."""
 
@@ -74,12 +100,23 @@ class NerEngine:
                 for text, enc in zip(texts, encoded, strict=True)]
 
     async def predict_many_async(self, texts: Sequence[str]) -> list[list[Span]]:
-        """As ``predict_many``, awaiting the worker thread instead of blocking the loop."""
+        """As ``predict_many``, awaiting the worker thread instead of blocking the loop.
+
+        Cancelling the call (a time budget spent, a client gone) cancels every window it
+        queued, so the worker drops them unrun; windows are not even queued when the call
+        is cancelled while its texts are still being tokenized.
+        """
         large = is_large(texts)  # then tokenizing and decoding leave the loop too
-        encoded = await asyncio.to_thread(self._submit, texts) if large else self._submit(texts)
-        results = []
-        for enc in encoded:
-            results.append(await asyncio.gather(*map(asyncio.wrap_future, enc.futures)))
+        call = _Call()
+        try:
+            encoded = (await asyncio.to_thread(self._submit, texts, call) if large
+                       else self._submit(texts, call))
+            results = []
+            for enc in encoded:
+                results.append(await asyncio.gather(*map(asyncio.wrap_future, enc.futures)))
+        except BaseException:
+            call.cancel()
+            raise
         if large:
             return await asyncio.to_thread(self._decode_all, texts, encoded, results)
         return self._decode_all(texts, encoded, results)
@@ -87,7 +124,7 @@ class NerEngine:
     def close(self) -> None:
         self.batcher.close()
 
-    def _submit(self, texts: Sequence[str]) -> list[_Encoded]:
+    def _submit(self, texts: Sequence[str], call: _Call | None = None) -> list[_Encoded]:
         encodings = self.model.tokenizer.encode_batch(list(texts), add_special_tokens=False)
         prefix, suffix = self.model.prefix_ids, self.model.suffix_ids
         out, pending = [], []
@@ -100,7 +137,11 @@ class NerEngine:
                         for k, w in enumerate(windows)]
             out.append(_Encoded(enc.offsets, word_ids, windows, [None] * len(windows)))
         pending.sort(key=lambda p: len(p[2]))
+        if call is not None and call.cancelled:
+            return out  # its caller is gone: nothing is queued
         futures = self.batcher.submit([p[2] for p in pending])
+        if call is not None:
+            call.track(futures)
         for (text_index, k, _), future in zip(pending, futures, strict=True):
             out[text_index].futures[k] = future
         return out
