@@ -8,6 +8,7 @@ where the proxy sends its own key.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping
 from urllib.parse import quote, unquote
 
@@ -53,6 +54,8 @@ class Upstream:
         self._timeout = aiohttp.ClientTimeout(total=total, connect=connect, sock_read=first_byte)
         self._pool_size = pool_size
         self._session: aiohttp.ClientSession | None = None
+        # Answers being read or relayed now, so a shutdown can cut them (``abort_open``).
+        self._open: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size,
@@ -102,12 +105,21 @@ class Upstream:
             raise upstream_unreachable()
         url = self.url(path)
         try:
-            return await self._session.request(method, url, headers=headers,
-                                               params=query, data=body, allow_redirects=False)
+            response = await self._session.request(method, url, headers=headers, params=query,
+                                                   data=body, allow_redirects=False)
         except (TimeoutError, aiohttp.ServerTimeoutError):
             raise upstream_timeout() from None
         except (aiohttp.ClientError, OSError):
             raise upstream_unreachable() from None
+        self._open.add(response)
+        return response
+
+    def abort_open(self, error: ProxyError) -> None:
+        """End every answer still being read: its reader raises ``error`` (a stream relay
+        sends it as its last SSE event, a waiting request answers with it)."""
+        for response in list(self._open):
+            if not response.closed:
+                response.content.set_exception(error)
 
 
 class UpstreamReadError(ProxyError):
@@ -141,6 +153,8 @@ def response_headers(upstream: CIMultiDictProxy[str]) -> dict[str, str]:
 
 def is_upstream_failure(exc: BaseException) -> ProxyError | None:
     """The error to report for an exception raised while relaying, if it is upstream's."""
+    if isinstance(exc, ProxyError):  # set on the answer by ``abort_open`` (shutdown)
+        return exc
     if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
         return upstream_timeout()
     if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientConnectionError):
