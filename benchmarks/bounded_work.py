@@ -2,7 +2,7 @@
 
 Starts the real server (``anonymize-proxy server``, the given config, ``memory://`` store) and
 the benchmarks' fake upstream as subprocesses, posts one chat request whose only message is
-``size`` bytes of short words, and reads the server's peak RSS (``VmHWM``) from ``/proc``.
+short words, ``size`` bytes in all, and reads the server's peak RSS (``VmHWM``) from ``/proc``.
 A run that passes ``--cap-seconds`` is stopped and reported as unfinished.
 
     python -m benchmarks.bounded_work --sizes 1000000 10485760 [--config config/default.yaml]
@@ -84,8 +84,9 @@ async def measure(size: int, config: str, env: dict[str, str], cap: float) -> di
     try:
         await _wait_ready(url)
         idle_kb = _memory_kb(server.pid, "VmRSS")
+        envelope = len(json.dumps({"model": "m", "messages": [{"role": "user", "content": ""}]}))
         body = json.dumps({"model": "m", "messages": [
-            {"role": "user", "content": short_words(size)}]}).encode()
+            {"role": "user", "content": short_words(size - envelope)}]}).encode()
         started = time.perf_counter()
         status, code = None, None
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=cap)) as session:

@@ -56,7 +56,7 @@ OPTIONS: tuple[Option, ...] = (
            doc="larger request bodies get 413"),
     Option("shutdown_grace_seconds", "server", "shutdown_grace_seconds", "float", 30.0,
            minimum=0, doc="on SIGTERM, how long open requests and streams may finish"),
-    Option("anonymize_timeout_seconds", "server", "anonymize_timeout_seconds", "float", 60.0,
+    Option("anonymize_timeout_seconds", "server", "anonymize_timeout_seconds", "float", 120.0,
            minimum=0.001, doc="time budget of one request's anonymization; past it: 503"),
     Option("max_anonymize_chars", "server", "max_anonymize_chars", "int", 1_000_000,
            minimum=1, doc="total characters of one request's texts; more: 413"),
@@ -105,7 +105,7 @@ class Settings:
     port: int = 8080
     max_body_bytes: int = 10 * MB
     shutdown_grace_seconds: float = 30.0
-    anonymize_timeout_seconds: float = 60.0
+    anonymize_timeout_seconds: float = 120.0
     max_anonymize_chars: int = 1_000_000
     max_anonymize_texts: int = 10_000
     upstream: str = "https://api.openai.com/v1"
