@@ -6,6 +6,7 @@ short words, ``size`` bytes in all, and reads the server's peak RSS (``VmHWM``) 
 A run that passes ``--cap-seconds`` is stopped and reported as unfinished.
 
     python -m benchmarks.bounded_work --sizes 1000000 10485760 [--config config/default.yaml]
+    python -m benchmarks.bounded_work --text prose --sizes 200000
     python -m benchmarks.bounded_work --env ANONYMIZE_PROXY_MAX_ANONYMIZE_CHARS=20000000 ...
 """
 
@@ -47,6 +48,20 @@ def short_words(size: int, seed: int = 7) -> str:
     return " ".join(out)[:size]
 
 
+def prose(size: int) -> str:
+    """``size`` characters of chat prompts with names, places and e-mails (``data.prompts``):
+    what real traffic costs per MB, against the worst case of ``short_words``."""
+    from benchmarks.data import prompts
+
+    out, length, n = [], 0, 0
+    while length < size:
+        batch = prompts(200, seed=n)
+        out += batch
+        length += sum(len(p) + 1 for p in batch)
+        n += 1
+    return " ".join(out)[:size]
+
+
 def _memory_kb(pid: int, field: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -70,7 +85,8 @@ async def _wait_ready(url: str) -> None:
     raise RuntimeError("the proxy did not become ready")
 
 
-async def measure(size: int, config: str, env: dict[str, str], cap: float) -> dict:
+async def measure(size: int, config: str, env: dict[str, str], cap: float,
+                  kind: str = "short_words") -> dict:
     up_port, port = _free_port(), _free_port()
     upstream = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "benchmarks.fake_upstream", "--port", str(up_port), cwd=ROOT,
@@ -86,7 +102,7 @@ async def measure(size: int, config: str, env: dict[str, str], cap: float) -> di
         idle_kb = _memory_kb(server.pid, "VmRSS")
         envelope = len(json.dumps({"model": "m", "messages": [{"role": "user", "content": ""}]}))
         body = json.dumps({"model": "m", "messages": [
-            {"role": "user", "content": short_words(size - envelope)}]}).encode()
+            {"role": "user", "content": TEXTS[kind](size - envelope)}]}).encode()
         started = time.perf_counter()
         status, code = None, None
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=cap)) as session:
@@ -100,9 +116,9 @@ async def measure(size: int, config: str, env: dict[str, str], cap: float) -> di
             except TimeoutError:
                 status = "unfinished"
         elapsed = time.perf_counter() - started
-        return {"size": size, "status": status, "code": code, "seconds": round(elapsed, 1),
-                "idle_rss_mb": round(idle_kb / 1024), "peak_rss_mb":
-                    round(_memory_kb(server.pid, "VmHWM") / 1024)}
+        return {"size": size, "text": kind, "status": status, "code": code,
+                "seconds": round(elapsed, 1), "idle_rss_mb": round(idle_kb / 1024),
+                "peak_rss_mb": round(_memory_kb(server.pid, "VmHWM") / 1024)}
     finally:
         for process in (server, upstream):
             if process.returncode is None:
@@ -110,17 +126,22 @@ async def measure(size: int, config: str, env: dict[str, str], cap: float) -> di
                 await process.wait()
 
 
+TEXTS = {"short_words": short_words, "prose": prose}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--config", default="config/default.yaml")
     parser.add_argument("--cap-seconds", type=float, default=180.0)
+    parser.add_argument("--text", choices=sorted(TEXTS), default="short_words")
     parser.add_argument("--env", action="append", default=[],
                         help="NAME=VALUE for the server's environment")
     args = parser.parse_args()
     env = dict(item.split("=", 1) for item in args.env)
     for size in args.sizes:
-        print(json.dumps(await measure(size, args.config, env, args.cap_seconds)), flush=True)
+        print(json.dumps(await measure(size, args.config, env, args.cap_seconds, args.text)),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pipeline import Pipeline
 from proxy import health, routes_openai, routes_seed
 from proxy.client_request import LOG_FIELDS, MAP_ID, REQUEST_ID, request_ids
 from proxy.errors import ProxyError, internal_error, method_not_allowed, not_found, too_large
+from proxy.formats.base import ERROR_FORMAT
 from proxy.logs import log_event, log_request
 from proxy.metrics import Metrics, placeholder_labeler
 from proxy.settings import Settings
@@ -106,12 +107,11 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         request[LOG_FIELDS]["client_gone"] = True
         _account(request, route, 499, started)
         raise
-    except UpstreamReadError as exc:  # the answer's body broke off: an upstream failure
-        state.metrics.child(state.metrics.upstream_errors, exc.code).inc()
-        response = exc.response()
-        request[LOG_FIELDS]["error"] = exc.code
     except ProxyError as exc:
-        response = exc.response()
+        if isinstance(exc, UpstreamReadError):  # the answer's body broke off: upstream's
+            state.metrics.child(state.metrics.upstream_errors, exc.code).inc()
+        fmt = request.get(ERROR_FORMAT)  # the route's API speaks its own error shape
+        response = exc.response() if fmt is None else fmt.error_response(exc)
         request[LOG_FIELDS]["error"] = exc.code
     except web.HTTPRequestEntityTooLarge:
         response = too_large(state.settings.max_body_bytes).response()

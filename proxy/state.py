@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from proxy.errors import (
     too_many_texts,
     too_much_text,
 )
+from proxy.formats.base import RelayHook
 from proxy.logs import log_event
 from proxy.metrics import Metrics
 from proxy.settings import Settings
@@ -36,11 +37,26 @@ class ProxyState:
     label_of: Callable[[str], str]
     shutting_down: bool = False
     in_flight: int = 0  # requests being served now, health checks aside (shutdown drains)
+    # Upstreams of providers other than ``upstream``'s, by ``Provider.name``.
+    upstreams: dict[str, Upstream] = field(default_factory=dict)
+    # Layers that take part in every relayed request (proxy/formats/base.py ``RelayHook``),
+    # called after the route's format.
+    relay_hooks: list[RelayHook] = field(default_factory=list)
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
 
+    def upstream_for(self, provider: str) -> Upstream:
+        """The upstream of a provider by name (``WireFormat.provider``)."""
+        if provider == self.upstream.provider.name:
+            return self.upstream
+        return self.upstreams[provider]
+
     async def anonymize(self, texts: Sequence[str],
-                        log_fields: dict[str, Any] | None = None) -> AnonymizeManyResult:
+                        log_fields: dict[str, Any] | None = None,
+                        known: Mapping[str, str] | None = None) -> AnonymizeManyResult:
         """All texts of one request in one call (one mapping); any failure -> 503.
+
+        ``known`` is an existing ``{placeholder: original}`` mapping to extend (its values
+        keep their placeholders; new ones get the next free index).
 
         Bounded (DESIGN invariant 8): more texts or characters than configured -> 413 before
         any work; past the time budget -> 503, the work cancelled (its queued NER windows
@@ -59,8 +75,10 @@ class ProxyState:
         metrics = self.metrics
         start = time.perf_counter()
         try:
-            result = await asyncio.wait_for(self.pipeline.anonymize_many_async(texts),
-                                            settings.anonymize_timeout_seconds)
+            # the pipeline's ``known=`` (conversations) only when there is one
+            work = (self.pipeline.anonymize_many_async(texts, known=known) if known
+                    else self.pipeline.anonymize_many_async(texts))
+            result = await asyncio.wait_for(work, settings.anonymize_timeout_seconds)
         except TimeoutError:
             log_event("pipeline_timeout", seconds=settings.anonymize_timeout_seconds)
             raise anonymization_timeout() from None

@@ -66,10 +66,18 @@ def test_ner_stage(tmp_path: Path) -> None:
         assert positive(v["texts_per_s"]) and positive(v["latency_ms"]["p95"])
     builds = result["builds_and_threads"]["variants"]
     assert all(positive(v["ms_p50"]) for v in builds.values())
-    # The fp32 build is the bundled weights dequantized: with exact arithmetic on both, the
-    # stage must find the same spans.
+    # The fp32 build is the bundled weights dequantized: with exact (float) arithmetic on both,
+    # the stage finds nearly the same spans. Not exactly the same: ONNX Runtime picks its
+    # kernels per instruction set (AVX2, AVX-512, NEON), so float rounding differs between
+    # CPUs and a word whose score sits at its bar can flip. On these 16 prompts (~43 spans)
+    # we measured 0.955 on an AVX-512 EPYC and 0.977 on an AVX2-only one (span counts 43/43
+    # and 42/43: equal counts were luck). 0.9 allows about four flips; a broken
+    # dequantization (wrong scales, a lost layer) falls far below (the 8-bit per-tensor
+    # build, a real but lossier rebuild, already scores about 0.76).
     exact = builds["q4 exact arithmetic, threads=1"]
-    assert builds["fp32, threads=1"]["spans"] == exact["spans"] > 0
+    fp32 = builds["fp32, threads=1"]
+    assert exact["spans"] > 0 and fp32["spans"] > 0
+    assert fp32["span_agreement_with_q4_exact"] >= 0.9, fp32["disagreements_with_q4_exact"]
 
 
 def test_ner_variants(tmp_path: Path) -> None:

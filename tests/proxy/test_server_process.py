@@ -131,11 +131,12 @@ async def test_sigterm_with_ner_windows_queued_exits_within_the_grace(
             "messages": [{"role": "user", "content": "hello there " * 40}]})
         first = await stream.content.readline()
         assert first.startswith(b"data: ")
-        # Thousands of NER windows queued (minutes of model time), nobody cancels them.
-        heavy_text = " ".join(f"zq{i % 97}x wv{i % 89}k" for i in range(30_000))
+        # Hundreds of NER windows queued (far more model time than the grace), nobody
+        # cancels them; small enough to be tokenized and queued well before SIGTERM.
+        heavy_text = " ".join(f"zq{i % 97}x wv{i % 89}k" for i in range(12_000))
         heavy = asyncio.ensure_future(session.post(url + "/v1/chat/completions", json={
             "model": "m", "messages": [{"role": "user", "content": heavy_text}]}))
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(2.0)
         assert not heavy.done()
         process.send_signal(signal.SIGTERM)
         signalled = asyncio.get_running_loop().time()
