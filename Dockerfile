@@ -79,6 +79,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('ANONYMIZE_PROXY_PORT', '8080'), timeout=4)"]
 
 # The proxy handles SIGTERM itself (drains open streams for ANONYMIZE_PROXY_SHUTDOWN_GRACE_SECONDS).
-# `docker run IMAGE anonymize -c config/default.yaml < file.txt` runs the CLI instead.
+# `docker run -i IMAGE anonymize -c config/default.yaml < file.txt` runs the CLI instead.
 ENTRYPOINT ["anonymize-proxy"]
 CMD ["server"]

@@ -123,7 +123,7 @@ def write_rules_config(folder: Path, n_keywords: int = LISTED_KEYWORDS) -> Path:
     config = folder / "rules.yaml"
     config.write_text(
         "pipeline:\n"
-        "  - kind: flashText\n    name: NAME\n    file: ./names.txt\n"
+        "  - kind: flashText\n    name: NAME\n    file: ./names.txt\n    match: word\n"
         f"  - kind: regex\n    name: EMAIL\n    patterns:\n      - '{RULES_PATTERNS[0]}'\n"
         f"  - kind: regex\n    name: NUMBER\n    patterns:\n{patterns}",
         encoding="utf-8",

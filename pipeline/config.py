@@ -131,15 +131,26 @@ def get_str_list(raw: dict[str, Any], key: str, path: str) -> list[str]:
 
 
 def resolve_path(raw: dict[str, Any], key: str, path: str, base_dir: Path) -> Path | None:
-    """An optional file path; relative paths resolve against the config file's folder."""
+    """An optional file path. A relative one is looked for in the config file's folder, then
+    in the working directory, where anonymize-rs looks (``file: ./tests/config/fruits.txt``
+    in its ``tests/config/config.yaml``), so its configs load as they are."""
     if raw.get(key) is None:
         return None
     file = Path(get_str(raw, key, path)).expanduser()
-    if not file.is_absolute():
-        file = base_dir / file
-    if not file.is_file():
-        raise ConfigError(join(path, key), f"file not found: {file}")
-    return file
+    if file.is_absolute():
+        if not file.is_file():
+            raise ConfigError(join(path, key), f"file not found: {file}")
+        return file
+    places = [Path(base_dir).absolute() / file]
+    if places[0] != Path.cwd() / file:
+        places.append(Path.cwd() / file)
+    for place in places:
+        if place.is_file():
+            return place
+    if len(places) == 1:
+        raise ConfigError(join(path, key), f"file not found: {places[0]}")
+    raise ConfigError(join(path, key), f"file not found: neither {places[0]} (beside the "
+                                       f"config) nor {places[1]} (working directory)")
 
 
 def read_lines(raw: dict[str, Any], key: str, path: str, base_dir: Path) -> list[tuple[str, str]]:

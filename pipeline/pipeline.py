@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import get_str_list, load_yaml, read_lines
+from pipeline.config import check_keys, get_str_list, load_yaml, read_lines
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.offload import is_large
 from pipeline.placeholders import DEFAULT_FORMAT, PlaceholderFormat, digit_prefixes
@@ -21,8 +21,12 @@ from pipeline.stages import STAGE_KINDS, Stage
 
 _DIGITS = re.compile(r"\d+")
 
-# Top-level keys that belong to the proxy and other tools; the pipeline reads only its own.
-PIPELINE_KEYS = {"pipeline", "placeholder", "allow", "allow_file"}
+# The top-level keys the pipeline reads.
+PIPELINE_KEYS = frozenset({"pipeline", "placeholder", "allow", "allow_file"})
+# Top-level sections that belong to the proxy (``proxy.settings.SECTIONS``; a test keeps the
+# two equal). The library accepts and ignores them; any other top-level key is a typo
+# (``alow:``, ``auht:``) and an error, as in every other part of the config.
+PROXY_SECTIONS = frozenset({"server", "upstream", "store", "auth", "logging"})
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,13 @@ class Pipeline:
         return cls.from_dict(load_yaml(path), base_dir=Path(path).resolve().parent)
 
     @classmethod
-    def from_dict(cls, config: dict[str, Any], base_dir: str | os.PathLike[str] = ".") -> Pipeline:
-        """Build from an already parsed config; relative files resolve against ``base_dir``."""
+    def from_dict(cls, config: dict[str, Any], base_dir: str | os.PathLike[str] = ".", *,
+                  other_sections: Iterable[str] = PROXY_SECTIONS) -> Pipeline:
+        """Build from an already parsed config; relative files resolve against ``base_dir``
+        (then the working directory). ``other_sections``: top-level keys other readers own."""
         if not isinstance(config, dict):
             raise ConfigError("", "the config must be a mapping with a 'pipeline' list")
+        check_keys(config, "", PIPELINE_KEYS | set(other_sections))
         stages_raw = config.get("pipeline")
         if not isinstance(stages_raw, list) or not stages_raw:
             raise ConfigError("pipeline", "expected a non-empty list of stages")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -15,9 +16,9 @@ from proxy.errors import ProxyError, internal_error, method_not_allowed, not_fou
 from proxy.formats.base import ERROR_FORMAT
 from proxy.logs import log_event, log_request
 from proxy.metrics import Metrics, placeholder_labeler
-from proxy.settings import Settings
+from proxy.settings import SECTIONS, Settings
 from proxy.state import STATE, ProxyState
-from proxy.store import ItemStore, open_store
+from proxy.store import ItemStore, MemoryItemStore, StoreError, open_store
 from proxy.upstream import Upstream, UpstreamReadError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -29,7 +30,8 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
     """Build the app; the pipeline loads here, so a bad config fails before the port opens."""
     if pipeline is None:
         pipeline = Pipeline.from_dict(settings.pipeline_config,
-                                      base_dir=settings.config_path.resolve().parent)
+                                      base_dir=settings.config_path.resolve().parent,
+                                      other_sections=SECTIONS)
     metrics = Metrics()
     metrics.instrument_pipeline(pipeline)
     if store is None:
@@ -61,11 +63,23 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
 async def _startup(app: web.Application) -> None:
     state = app[STATE]
     await state.upstream.start()
-    if not state.store.encrypted:
-        log_event("store_unencrypted", level=30,
+    # memory:// maps never leave the process, so a key would protect nothing there.
+    if not state.store.encrypted and not isinstance(state.store, MemoryItemStore):
+        log_event("store_unencrypted", level=logging.WARNING, store=state.store.address,
                   hint="set ANONYMIZE_PROXY_KEY so stored item maps are encrypted")
     log_event("started", upstream=state.settings.upstream, stages=len(state.pipeline.stages),
-              store=state.settings.redis_url.split("://", 1)[0])
+              store=state.store.address)
+    await _check_store(state.store)
+
+
+async def _check_store(store: ItemStore) -> None:
+    """A store that does not answer at start-up is said so at once, not at the first 503."""
+    try:
+        await asyncio.wait_for(store.ping(), 5)
+    except (StoreError, TimeoutError) as exc:
+        log_event("store_unreachable", level=logging.WARNING, store=store.address,
+                  error=str(exc) or type(exc).__name__,
+                  hint="requests get 503 until the store answers")
 
 
 async def _shutdown(app: web.Application) -> None:

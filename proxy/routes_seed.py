@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -88,7 +89,8 @@ async def _stored_items(request: web.Request, request_id: Any) -> dict[str, str]
         items = await state.store.get(request_id)
     except StoreError as exc:
         state.metrics.child(state.metrics.store_errors, "get").inc()
-        log_event("store_failed", operation="get", error=str(exc))
+        log_event("store_failed", level=logging.WARNING, operation="get",
+                  store=state.store.address, error=str(exc))
         raise store_unavailable() from None
     except DecryptionError:
         state.metrics.child(state.metrics.store_errors, "decrypt").inc()

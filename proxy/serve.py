@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -66,12 +67,16 @@ class ProxyRunner(web.AppRunner):
         return server
 
 
-async def serve(app: web.Application, host: str, port: int, grace: float) -> None:
-    """Serve until SIGTERM/SIGINT, then drain within ``grace`` seconds and return."""
+async def serve(app: web.Application, host: str, port: int, grace: float,
+                on_listening: Callable[[], None] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, then drain within ``grace`` seconds and return;
+    ``on_listening`` is called once the socket is bound."""
     runner = ProxyRunner(app, handle_signals=False, shutdown_timeout=_FINAL_SECONDS)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
+        if on_listening is not None:
+            on_listening()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -38,14 +38,16 @@ def add_server_command(commands: Any) -> None:
     server.add_argument("--shutdown-grace-seconds", dest="shutdown_grace_seconds", type=float,
                         help="time open streams get on SIGTERM (default 30)")
     server.add_argument("--log-format", dest="log_format", choices=LOG_FORMATS)
-    server.add_argument("--log-level", dest="log_level", type=str.upper, choices=LOG_LEVELS)
+    # --loglevel: the spelling of anonymize-rs and of many servers; both are accepted.
+    server.add_argument("--log-level", "--loglevel", dest="log_level", type=str.upper,
+                        choices=LOG_LEVELS)
     server.set_defaults(run=run_server)
 
 
 def run_server(args: argparse.Namespace) -> int:
     # Imported here so `anonymize-proxy anonymize` does not pay for the server's imports.
     from proxy.app import create_app
-    from proxy.logs import configure_logging
+    from proxy.logs import configure_logging, log_event
     from proxy.serve import serve
 
     names = ("host", "port", "upstream", "redis_url", "redis_cluster", "ttl_seconds",
@@ -58,5 +60,12 @@ def run_server(args: argparse.Namespace) -> int:
     # it all and stalls every request in flight for ~30 ms (9 of them per 27,000 requests).
     gc.collect()
     gc.freeze()
-    asyncio.run(serve(app, settings.host, settings.port, settings.shutdown_grace_seconds))
+    address = listen_url(settings.host, settings.port)
+    asyncio.run(serve(app, settings.host, settings.port, settings.shutdown_grace_seconds,
+                      on_listening=lambda: log_event("listening", url=address)))
     return 0
+
+
+def listen_url(host: str, port: int) -> str:
+    """``http://127.0.0.1:8080``; an IPv6 address in brackets (``http://[::1]:8080``)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -17,6 +17,7 @@ from typing import Any
 
 from pipeline.config import check_keys, get_bool, get_number, get_str, get_str_list, load_yaml
 from pipeline.errors import ConfigError
+from pipeline.pipeline import PIPELINE_KEYS
 
 ENV_PREFIX = "ANONYMIZE_PROXY_"
 DEFAULT_CONFIG = "config/default.yaml"
@@ -147,6 +148,7 @@ def load_settings(
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     path = Path(config or env.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG)
     raw = load_yaml(path)
+    check_keys(raw, "", PIPELINE_KEYS | SECTIONS)  # a top-level typo (auht:) is an error too
     sections = {name: _section(raw, name) for name in SECTIONS}
     for name, section in sections.items():
         check_keys(section, name, {o.key for o in OPTIONS if o.section == name})

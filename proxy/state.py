@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -103,7 +104,8 @@ class ProxyState:
             await self.store.put(request_id, items)
         except StoreError as exc:
             self.metrics.child(self.metrics.store_errors, "put").inc()
-            log_event("store_failed", operation="put", error=str(exc))
+            log_event("store_failed", level=logging.WARNING, operation="put",
+                      store=self.store.address, error=str(exc))
             raise store_unavailable() from None
 
 

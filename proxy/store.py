@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
@@ -26,8 +27,31 @@ class StoreError(Exception):
     """The store could not be reached or answered wrongly; callers fail closed."""
 
 
+def store_address(url: str) -> str:
+    """Where the store is, for logs: scheme, host, port and database, never the password.
+
+    ``redis://:secret@cache.internal/2?password=x`` -> ``redis://cache.internal:6379/2``.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(unparsable store URL)"
+    if parts.scheme == "memory":
+        return "memory://"
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}"
+    host = parts.hostname or "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}:{port or 6379}{parts.path or '/0'}"
+
+
 class ItemStore(ABC):
     """Item maps by request id, each with a time to live."""
+
+    #: Where the store is (``store_address``): logged at start-up and with every failure.
+    address: str = "memory://"
 
     def __init__(self, ttl_seconds: int, key_prefix: str, key: bytes | None) -> None:
         self.ttl_seconds = ttl_seconds
@@ -161,6 +185,13 @@ def open_store(url: str, *, ttl_seconds: int, key_prefix: str, key: bytes | None
     """A store for ``url``. Connections open lazily: a down Redis fails requests, not start-up."""
     if url.startswith("memory://"):
         return MemoryItemStore(ttl_seconds, key_prefix, key)
+    store = _open_redis(url, ttl_seconds, key_prefix, key, cluster, timeout_seconds)
+    store.address = store_address(url)
+    return store
+
+
+def _open_redis(url: str, ttl_seconds: int, key_prefix: str, key: bytes | None,
+                cluster: bool, timeout_seconds: float) -> RedisItemStore:
     options: dict[str, Any] = {
         "socket_connect_timeout": timeout_seconds,
         "socket_timeout": timeout_seconds,

@@ -2,6 +2,8 @@
 
 Models tag sub-word tokens with BIO labels (``B-PER``, ``I-PER``, ``O``). Users want entities:
 ``Alex Rivera`` as one ``PERSON0``, ``Springfield`` never cut into ``spring`` + ``##field``.
+``naming: seed`` keeps anonymize-rs's placeholders instead: every tagged word on its own,
+named by its ``id2label`` label (``B-PER0``; ``B-nam_liv_person0 I-nam_liv_person0``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PREFIX = re.compile(r"^([BIESLU])[-_](.+)$")
 _HORIZONTAL_SPACE = re.compile(r"[ \t\u00a0]*")
 _ANY_SPACE = re.compile(r"\s*")
+_SEED_NAME = re.compile(r"[^\s{}]*[^\s{}\d]")  # a label as anonymize-rs prints it: B-PER
+
+#: ``naming:`` values of a ner stage: merged entities named by type (ours), or the seed's.
+NAMINGS = ("entity", "seed")
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,9 @@ def valid_name(name: str) -> bool:
 class LabelMap:
     """Model output id -> ``LabelRule``, built from the seed's ``id2label`` and ``labels``."""
 
-    def __init__(self, rules: Sequence[LabelRule]) -> None:
+    def __init__(self, rules: Sequence[LabelRule], naming: str = "entity") -> None:
         self.rules = list(rules)
+        self.naming = naming
         types = sorted({r.entity for r in self.rules if r.entity is not None})
         # [labels, types]: sums the B-, I- (and bare) probabilities of each entity type.
         self.type_matrix = np.zeros((len(self.rules), max(len(types), 1)), dtype=np.float32)
@@ -65,7 +72,7 @@ class LabelMap:
 
     @classmethod
     def from_config(cls, id2label: Any, labels: Any, path: str, *, default_replace: bool = True,
-                    num_labels: int) -> LabelMap:
+                    num_labels: int, naming: str = "entity") -> LabelMap:
         """Parse ``id2label`` (``{"3": ["B-PER", true]}``, ``{"3": "B-PER"}`` or a name as
         third item, ``["B-GIVEN_NAME", true, "PERSON"]``) and ``labels`` (entity -> name)."""
         id_path = join(path, "id2label")
@@ -105,13 +112,20 @@ class LabelMap:
             raw, replace, name = entries[index]
             tag, entity = split_label(raw)
             outside = raw.upper() == "O" or not replace
-            name = name or names.get(entity) or entity
-            if not outside and not valid_name(name):
-                raise ConfigError(join(id_path, str(index)),
-                                  f"{name!r} cannot be a placeholder name (letters, digits and "
-                                  "_, not ending in a digit); map it with 'labels'")
+            if naming == "seed":
+                name = raw
+                if not outside and not _SEED_NAME.fullmatch(name):
+                    raise ConfigError(join(id_path, str(index)),
+                                      f"{name!r} cannot be a placeholder name with naming: "
+                                      "seed (no spaces or braces, not ending in a digit)")
+            else:
+                name = name or names.get(entity) or entity
+                if not outside and not valid_name(name):
+                    raise ConfigError(join(id_path, str(index)),
+                                      f"{name!r} cannot be a placeholder name (letters, digits "
+                                      "and _, not ending in a digit); map it with 'labels'")
             rules.append(LabelRule(raw, None if outside else entity, tag, name))
-        return cls(rules)
+        return cls(rules, naming)
 
     def decode(self, text: str, offsets: Sequence[tuple[int, int]],
                word_ids: Sequence[int | None], probs: np.ndarray, bars: WordBars,
@@ -122,6 +136,8 @@ class LabelMap:
         without letters or digits only joins two tagged words, it never starts or ends one.
         """
         words = _word_labels(offsets, word_ids, probs, self.type_matrix)
+        if self.naming == "seed":
+            return self._seed_spans(text, words, bars, stage)
         spans: list[Span] = []
         current: list[Any] | None = None  # [start, end, entity, name, min score]
         joined_end = 0  # end of the last joining word (punctuation) after ``current``
@@ -150,6 +166,18 @@ class LabelMap:
                 joined_end = 0
         if current is not None:
             spans.append(Span(current[0], current[1], current[3], stage, current[4]))
+        return spans
+
+    def _seed_spans(self, text: str, words: list[tuple[int, int, int, float]],
+                    bars: WordBars, stage: int) -> list[Span]:
+        """anonymize-rs's placeholders: each tagged word its own span, named by its label."""
+        spans = []
+        for start, end, label_id, score in words:
+            rule = self.rules[label_id]
+            word = text[start:end]
+            if (rule.entity is not None and score > 0.0 and score >= bars.bar(word)
+                    and has_word_character(word)):
+                spans.append(Span(start, end, rule.name, stage, score))
         return spans
 
     @staticmethod

@@ -1,4 +1,10 @@
-"""``kind: flashText``: exact keyword lists, matched on whole words with the flashtext package."""
+"""``kind: flashText``: keyword lists. The config, and the flashtext package as the reference
+of whole-word matching (``match: word``); the stage that runs is ``keyword_automaton``'s.
+
+``match: prefix`` (the default, anonymize-rs's matching): a keyword matches a word that begins
+with it and the whole word is masked, so ``apple`` masks ``apples``. A migrated keyword list
+then masks what it masked before. ``match: word``: whole words only.
+"""
 
 from __future__ import annotations
 
@@ -34,16 +40,25 @@ def fold_case(text: str) -> str:
     return "".join(low if len(low := c.lower()) == 1 else c for c in text)
 
 
+#: ``match:`` values: the seed's word-prefix matching (default) and whole words only.
+MATCH_MODES = ("prefix", "word")
+
+
 class KeywordStage(Stage):
-    """Replaces listed words. Unlike the seed it matches a keyword exactly (``apple`` does not
-    match ``apples``); list every form you want masked."""
+    """Replaces listed words, on flashtext: the whole-word reference the automaton stage is
+    proven against (``tests/pipeline/test_keyword_automaton.py``); it knows ``match: word`` only.
+    """
 
     kind = "flashText"
 
-    def __init__(self, index: int, name: str, keywords: list[str], case_sensitive: bool) -> None:
+    def __init__(self, index: int, name: str, keywords: list[str], case_sensitive: bool,
+                 match: str = "word") -> None:
         super().__init__(index)
+        if match != "word":
+            raise ValueError("the flashtext reference stage matches whole words only")
         self.name = name
         self.case_sensitive = case_sensitive
+        self.match = match
         self._processor = KeywordProcessor(case_sensitive=True)
         self._processor.non_word_boundaries = _WordCharacters()
         for keyword in keywords:
@@ -51,7 +66,7 @@ class KeywordStage(Stage):
 
     @classmethod
     def from_config(cls, raw: dict[str, Any], path: str, base_dir: Path, index: int) -> Stage:
-        check_keys(raw, path, {"kind", "name", "file", "keywords", "case_sensitive"})
+        check_keys(raw, path, {"kind", "name", "file", "keywords", "case_sensitive", "match"})
         name = get_str(raw, "name", path)
         entries = [(f"{join(path, 'keywords')}[{i}]", k)
                    for i, k in enumerate(get_str_list(raw, "keywords", path))]
@@ -64,7 +79,12 @@ class KeywordStage(Stage):
         if not keywords:
             raise ConfigError(path, "a flashText stage needs 'keywords' or a 'file' with keywords")
         case_sensitive = get_bool(raw, "case_sensitive", path, False)
-        return cls(index, name, keywords, case_sensitive)
+        match = get_str(raw, "match", path, MATCH_MODES[0])
+        if match not in MATCH_MODES:
+            known = ", ".join(MATCH_MODES)
+            raise ConfigError(join(path, "match"),
+                              f"unknown value {match!r} (expected one of: {known})")
+        return cls(index, name, keywords, case_sensitive, match)
 
     def detect(self, text: str) -> list[Span]:
         haystack = text if self.case_sensitive else fold_case(text)

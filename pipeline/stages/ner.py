@@ -2,10 +2,11 @@
 
 Seed keys (``model_path``, ``tokenizer_path``, ``token_type_ids_included``, ``id2label``) are
 read as they are; ``model: rampart`` names the bundled default model instead of files, and
-``labels``, the per-word bars (``threshold``, ``common_words`` + ``common_word_threshold``,
-``lowercase_threshold``, ``acronym_threshold``: ``pipeline.ner.word_bars``), ``max_length``,
-``stride``, ``batch_size``, ``threads``, ``batch_wait_ms`` and the faster builds of the
-weights (``int8_compute``, ``int8_weights``: ``pipeline.ner.requantize``) are additions with
+``labels``, ``naming`` (``seed``: anonymize-rs's placeholders, ``B-PER0``), the per-word bars
+(``threshold``, ``common_words`` + ``common_word_threshold``, ``lowercase_threshold``,
+``acronym_threshold``: ``pipeline.ner.word_bars``), ``max_length``, ``stride``,
+``batch_size``, ``threads``, ``batch_wait_ms`` and the faster builds of the weights
+(``int8_compute``, ``int8_weights``: ``pipeline.ner.requantize``) are additions with
 defaults. The engine lives in ``pipeline.ner``.
 """
 
@@ -27,7 +28,7 @@ from pipeline.config import (
 )
 from pipeline.errors import ConfigError
 from pipeline.ner.engine import NerEngine, NerOptions
-from pipeline.ner.labels import LabelMap
+from pipeline.ner.labels import NAMINGS, LabelMap
 from pipeline.ner.model import ModelFiles, find_beside, load_classifier, resolve_bundled_model
 from pipeline.spans import Span
 from pipeline.stages.base import Stage
@@ -35,7 +36,7 @@ from pipeline.stages.base import Stage
 KEYS = {"kind", "model", "model_path", "tokenizer_path", "token_type_ids_included", "id2label",
         "labels", "threshold", "lowercase_threshold", "common_words",
         "common_word_threshold", "acronym_threshold", "max_length", "stride", "batch_size",
-        "threads", "batch_wait_ms", "int8_compute", "int8_weights"}
+        "threads", "batch_wait_ms", "int8_compute", "int8_weights", "naming"}
 
 
 class NerStage(Stage):
@@ -72,8 +73,12 @@ class NerStage(Stage):
                 raise ConfigError(join(path, "id2label"),
                                   "missing, and no config.json with an id2label beside the "
                                   "model")
+        naming = get_str(raw, "naming", path, NAMINGS[0])
+        if naming not in NAMINGS:
+            raise ConfigError(join(path, "naming"), f"unknown value {naming!r} (expected one "
+                                                    f"of: {', '.join(NAMINGS)})")
         labels = LabelMap.from_config(id2label, raw.get("labels"), path,
-                                      num_labels=model.num_labels)
+                                      num_labels=model.num_labels, naming=naming)
         specials = len(model.prefix_ids) + len(model.suffix_ids)
         if options.max_length <= specials + options.stride:
             raise ConfigError(join(path, "max_length"),

@@ -28,13 +28,16 @@ from proxy.formats.schema import (
 
 DESCRIPTION = Opaque(str)  # a tool's or a schema's description: the developer's, not text
 
+_BREAKPOINT = {"prompt_cache_breakpoint": Obj({"mode": TOKEN, "ttl": TOKEN})}
 _PART = Tagged({
-    "text": Obj({"type": TOKEN, "text": TEXT}),
+    "text": Obj({"type": TOKEN, "text": TEXT, **_BREAKPOINT}),
     "refusal": Obj({"type": TOKEN, "refusal": TEXT}),
-    "image_url": Obj({"type": TOKEN, "image_url": Obj({"url": URL, "detail": TOKEN})}),
-    "input_audio": Obj({"type": TOKEN, "input_audio": Obj({"data": BASE64, "format": TOKEN})}),
+    "image_url": Obj({"type": TOKEN, "image_url": Obj({"url": URL, "detail": TOKEN}),
+                      **_BREAKPOINT}),
+    "input_audio": Obj({"type": TOKEN, "input_audio": Obj({"data": BASE64, "format": TOKEN}),
+                        **_BREAKPOINT}),
     "file": Obj({"type": TOKEN, "file": Obj({"file_data": BASE64, "file_id": TOKEN,
-                                             "filename": TEXT})}),
+                                             "filename": TEXT}), **_BREAKPOINT}),
 }, code="invalid_content")
 
 CONTENT = OneOf(Text("invalid_content"), ListOf(_PART), code="invalid_content")
@@ -116,6 +119,9 @@ CHAT = Obj({
     "service_tier": TOKEN,
     "prompt_cache_key": TOKEN,
     "prompt_cache_retention": TOKEN,
+    "prompt_cache_options": Obj({"mode": TOKEN, "ttl": TOKEN}),
+    "moderation": Obj({"model": TOKEN, "policy": Obj({"input": Obj({"mode": TOKEN}),
+                                                      "output": Obj({"mode": TOKEN})})}),
     "safety_identifier": TOKEN,
     "web_search_options": Obj({
         "search_context_size": TOKEN,

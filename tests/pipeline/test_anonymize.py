@@ -96,11 +96,19 @@ def test_flashtext_case_sensitive_option() -> None:
     assert pipeline.anonymize("APPLE and apple").text == "APPLE and FRUIT0"
 
 
-def test_flashtext_matches_whole_words_only_also_for_unicode_letters() -> None:
-    pipeline = make({"kind": "flashText", "name": "N", "keywords": ["Zo", "ann"]})
+def test_flashtext_match_word_is_whole_words_also_for_unicode_letters() -> None:
+    pipeline = make({"kind": "flashText", "name": "N", "keywords": ["Zo", "ann"],
+                     "match": "word"})
     assert pipeline.anonymize("Zoë met Zo; anné and ann_x and ann.").text == (
         "Zoë met N0; anné and ann_x and N1."
     )
+
+
+def test_flashtext_default_masks_the_whole_word_also_for_unicode_letters() -> None:
+    pipeline = make({"kind": "flashText", "name": "N", "keywords": ["Zo", "ann"]})
+    result = pipeline.anonymize("Zoë met Zo; anné and ann_x, Joanna.")
+    assert result.text == "N0 met N1; N2 and N3, Joanna."
+    assert result.items == {"N0": "Zoë", "N1": "Zo", "N2": "anné", "N3": "ann_x"}
 
 
 def test_flashtext_prefers_the_longest_keyword() -> None:

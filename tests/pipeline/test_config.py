@@ -62,6 +62,8 @@ def test_bad_regex_in_a_pattern_file_names_file_and_line(tmp_path: Path) -> None
          "pipeline[0]: a flashText stage needs 'keywords' or a 'file'"),
         ("pipeline:\n  - {kind: flashText, name: K, keywords: [a], case_sensitive: 'yes'}\n",
          "pipeline[0].case_sensitive: expected true or false, got a string"),
+        ("pipeline:\n  - {kind: flashText, name: K, keywords: [a], match: words}\n",
+         "pipeline[0].match: unknown value 'words' (expected one of: prefix, word)"),
         ("pipeline:\n  - {kind: flashText, name: K, keywords: [a], keyword: [b]}\n",
          "pipeline[0].keyword: unknown key"),
         ("pipeline:\n  - {kind: regex, name: R, patterns: ['a*']}\n",
@@ -70,7 +72,7 @@ def test_bad_regex_in_a_pattern_file_names_file_and_line(tmp_path: Path) -> None
          "pipeline[0].flags[0]: unknown flag"),
         ("pipeline:\n  - just a string\n", "pipeline[0]: expected a mapping"),
         ("pipeline: []\n", "pipeline: expected a non-empty list of stages"),
-        ("stages: []\n", "pipeline: expected a non-empty list of stages"),
+        ("stages: []\n", "stages: unknown key (expected one of: allow, allow_file, auth"),
         ("pipeline:\n  - {kind: regex, name: R, patterns: [a]}\nplaceholder: '{name}'\n",
          "placeholder: must contain {name} and {index} exactly once each"),
         ("pipeline:\n  - {kind: regex, name: '${NO_SUCH_VARIABLE_FOR_TEST}', patterns: [a]}\n",
@@ -115,12 +117,38 @@ def test_relative_files_resolve_against_the_config_folder(
     assert result.text == "F0 and F1"
 
 
+def test_relative_files_fall_back_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "conf").mkdir()
+    write(tmp_path, "mango\n", "k.txt")
+    config = write(tmp_path / "conf", "pipeline:\n  - {kind: flashText, name: F, file: k.txt}\n")
+    monkeypatch.chdir(tmp_path)
+    assert Pipeline.from_yaml(config).anonymize("a mango").text == "a F0"
+    (tmp_path / "k.txt").unlink()
+    message = error_of(tmp_path / "conf", config.read_text())
+    assert message.startswith("pipeline[0].file: file not found: neither ")
+    assert str(tmp_path / "conf" / "k.txt") in message
+    assert f"nor {tmp_path / 'k.txt'} (working directory)" in message
+
+
 def test_regex_flags(tmp_path: Path) -> None:
     pipeline = Pipeline.from_yaml(write(tmp_path, """
 pipeline:
   - {kind: regex, name: CODE, patterns: ['secret-\\d+'], flags: [IGNORECASE]}
 """))
     assert pipeline.anonymize("SECRET-12 and secret-7").text == "CODE0 and CODE1"
+
+
+@pytest.mark.parametrize("typo", ["alow", "auht", "pipline"])
+def test_an_unknown_top_level_key_is_an_error(tmp_path: Path, typo: str) -> None:
+    message = error_of(tmp_path, f"""
+pipeline:
+  - {{kind: regex, name: R, patterns: [x+]}}
+{typo}: [Acme]
+""")
+    assert message.startswith(f"{typo}: unknown key (expected one of: allow, allow_file, auth,")
+    assert "placeholder, server, store, upstream" in message
 
 
 def test_extra_top_level_sections_are_left_to_the_proxy(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Loading a model from files (``model_path``): tiny ONNX models built here, and the exporter.
 
-The tiny models need the ``onnx`` package (the ``export`` extra); the exporter test needs
-torch and transformers. Each test skips cleanly when its tools are not installed.
+The tiny models need the ``onnx`` package; the exporter test needs torch and transformers
+(the ``export`` extra, which the ``test`` extra includes: it runs in CI).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import ConfigError, Pipeline
+from pipeline import ConfigError, Pipeline, deanonymize
 from pipeline.ner.model import resolve_bundled_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,29 +113,56 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     assert caught.value.path == "pipeline[0].model_path"
 
 
-def test_export_script_output_loads(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    pytest.importorskip("onnx")
+def test_export_script_output_loads_through_the_seed_keys(tmp_path: Path) -> None:
+    """The seed's model flow: a Hugging Face token classifier (a tiny random BERT, built
+    here, no hub) -> tools/export_onnx.py -> a ``kind: ner`` stage with the seed's keys
+    (``model_path``, ``tokenizer_path``, ``token_type_ids_included`` and the ``id2label``
+    block the script prints) -> the words the model itself tags, run in torch."""
+    import torch
+    import transformers
+    import yaml
+
     source = tmp_path / "tiny-bert"
     config = transformers.BertConfig(
         vocab_size=200, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
         intermediate_size=32, max_position_embeddings=64,
         id2label={0: "O", 1: "B-PER", 2: "I-PER"}, label2id={"O": 0, "B-PER": 1, "I-PER": 2})
     torch.manual_seed(0)
-    transformers.BertForTokenClassification(config).save_pretrained(source)
+    model = transformers.BertForTokenClassification(config).eval()
+    with torch.no_grad():  # decisive scores, so no word sits on the 0.5 bar
+        model.classifier.weight.mul_(40.0)
+    model.save_pretrained(source)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(195)]
     (source / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    transformers.BertTokenizerFast(vocab_file=str(source / "vocab.txt")).save_pretrained(source)
+    tokenizer = transformers.BertTokenizerFast(vocab_file=str(source / "vocab.txt"))
+    tokenizer.save_pretrained(source)
     out = tmp_path / "exported"
     run = subprocess.run([sys.executable, str(ROOT / "tools" / "export_onnx.py"), str(source),
                           str(out)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert '"1": ["B-PER", true]' in run.stdout
-    with Pipeline.from_dict({"pipeline": [{"kind": "ner", "model_path": str(out / "model.onnx"),
-                                           "max_length": 64, "stride": 8,
-                                           "threshold": 0.0}]}) as p:
-        text = "w1 w2 w3 " * 40
+    printed = yaml.safe_load(run.stdout[run.stdout.index("  - kind: ner"):])[0]
+    assert printed["id2label"] == {"0": ["O", False], "1": ["B-PER", True],
+                                   "2": ["I-PER", True]}
+
+    words = [f"w{i}" for i in range(5, 45)]
+    text = " ".join(words)
+    with torch.no_grad():
+        probs = model(**tokenizer(text, return_tensors="pt")).logits.softmax(-1)[0, 1:-1]
+    expected = [(word, "B-PER" if p[1] >= p[2] else "I-PER")
+                for word, p in zip(words, probs.tolist(), strict=True) if p[1] + p[2] >= 0.5]
+    assert 0 < len(expected) < len(words)  # the check below can fail both ways
+
+    stage = {**printed, "model_path": "./exported/model.onnx",
+             "tokenizer_path": "./exported/tokenizer.json", "token_type_ids_included": True,
+             "naming": "seed"}
+    yaml_file = tmp_path / "config.yaml"
+    yaml_file.write_text(yaml.safe_dump({"pipeline": [stage]}), encoding="utf-8")
+    with Pipeline.from_yaml(yaml_file) as p:
         spans = p.analyze(text)
-        assert all(text[s.start : s.end].strip() == text[s.start : s.end] for s in spans)
-        assert p.anonymize(text).text  # runs end to end on windows
+        assert [(text[s.start : s.end], s.label) for s in spans] == expected
+        # Several windows of 64 positions: other context, other tags; whole words, exact
+        # round trip.
+        long_text = " ".join(words * 8)
+        result = p.anonymize(long_text)
+        assert result.items and all(v in words for v in result.items.values())
+        assert deanonymize(result.text, result.items) == long_text

@@ -28,7 +28,7 @@ async def test_a_reused_request_id_never_replaces_another_requests_map(
         model="m", messages=[{"role": "user", "content": "apples and plums"}],
         extra_headers={"X-Request-Id": "shared-7"})
     attacker = await proxy.client(api_key="sk-other").chat.completions.with_raw_response.create(
-        model="m", messages=[{"role": "user", "content": "cherries and bananas"}],
+        model="m", messages=[{"role": "user", "content": "bananas, nothing else"}],
         extra_headers={"X-Request-Id": "shared-7"})
     # Both keep the client's id for correlation...
     assert victim.headers["X-Request-Id"] == attacker.headers["X-Request-Id"] == "shared-7"
@@ -38,7 +38,7 @@ async def test_a_reused_request_id_never_replaces_another_requests_map(
     status, body = await restore_by_id(proxy, victim_id, "admin")
     assert (status, body) == (200, {"text": "apples then plums"})
     status, body = await restore_by_id(proxy, attacker_id, "admin")
-    assert (status, body) == (200, {"text": "cherries then FRUIT_REGEX0"})
+    assert (status, body) == (200, {"text": "bananas then FRUIT_REGEX0"})
     # The client's id names no map at all.
     assert (await restore_by_id(proxy, "shared-7", "admin"))[0] == 404
 

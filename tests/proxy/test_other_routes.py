@@ -56,9 +56,9 @@ async def test_seed_api_round_trip(proxy: RunningProxy, upstream: FakeUpstream) 
         assert got == {"text": "I like to eat FRUIT_FLASH0 and FRUIT_FLASH1 and FRUIT_REGEX0",
                        "items": {"FRUIT_FLASH0": "apples", "FRUIT_FLASH1": "bananas",
                                  "FRUIT_REGEX0": "plums"}}
-        async with session.post(proxy.url + "/api/anonymize", json={"text": "cherries"}) as r:
+        async with session.post(proxy.url + "/api/anonymize", json={"text": "bananas"}) as r:
             assert await r.json() == {"text": "FRUIT_FLASH0",
-                                      "items": {"FRUIT_FLASH0": "cherries"}}
+                                      "items": {"FRUIT_FLASH0": "bananas"}}
         async with session.post(proxy.url + "/api/deanonymize", json=got) as r:
             assert await r.json() == {"text": "I like to eat apples and bananas and plums"}
         async with session.post(proxy.url + "/api/deanonymize", json={"text": "x"}) as r:

@@ -101,3 +101,20 @@ def test_operations_doc_lists_every_environment_variable() -> None:
     for option in OPTIONS:
         assert f"`{option.env_name}`" in doc, option.env_name
         assert f"`{option.yaml_path}`" in doc, option.yaml_path
+
+
+def test_a_top_level_typo_names_the_key_and_the_valid_ones(tmp_path: Path) -> None:
+    config = config_with(tmp_path, "auht:\n  admin_token: x\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env={})
+    assert caught.value.path == "auht"
+    assert "allow, allow_file, auth, logging, pipeline, placeholder, server" in str(caught.value)
+
+
+def test_the_library_accepts_exactly_the_proxy_sections() -> None:
+    from pipeline.pipeline import PROXY_SECTIONS
+    from proxy.settings import SECTIONS
+
+    # The library loads a server config on its own (anonymize-proxy anonymize, notebooks):
+    # a section the proxy reads must not be a typo there.
+    assert SECTIONS == PROXY_SECTIONS
