@@ -2,8 +2,10 @@
 
 ``POST`` to any path answers a fixed chat completion; a body with ``"stream": true`` gets a
 fixed SSE stream of ``--chunks`` content chunks ``--gap-ms`` apart (chunked transfer encoding,
-as real providers send). Everything it sends is built once at start-up, so a request costs a
-header scan and one ``write``. Run it in its own process:
+as real providers send). ``POST /v1/responses`` gets the same answer as a Responses API
+object, or as its typed events (one ``response.output_text.delta`` per chunk).
+Everything it sends is built once at start-up, so a request costs a header scan and one
+``write``. Run it in its own process:
 
     python -m benchmarks.fake_upstream --port 8101 [--workers 2]
 """
@@ -59,6 +61,49 @@ def stream_events(chunks: int) -> list[bytes]:
     return events
 
 
+def responses_body(content: str) -> bytes:
+    return json.dumps(_response_object(content, "completed"), separators=(",", ":")).encode()
+
+
+def _response_object(content: str, status: str) -> dict:
+    message = {"type": "message", "id": "msg_bench", "role": "assistant", "status": status,
+               "content": [{"type": "output_text", "text": content, "annotations": []}]}
+    return {"id": "resp_bench", "object": "response", "created_at": 1700000000,
+            "status": status, "model": "fake-model", "output": [message] if content else [],
+            "usage": {"input_tokens": 100, "output_tokens": 20, "total_tokens": 120}}
+
+
+def responses_events(chunks: int) -> list[bytes]:
+    """Typed events: created, item and part added, ``chunks`` text deltas (the first with
+    the opening events), then the done events and ``response.completed`` with the last."""
+    number = iter(range(10**6))
+
+    def event(payload: dict) -> bytes:
+        payload["sequence_number"] = next(number)
+        return (f"event: {payload['type']}\ndata: ".encode()
+                + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n")
+
+    at = {"output_index": 0, "item_id": "msg_bench"}
+    head = event({"type": "response.created", "response": _response_object("", "in_progress")})
+    head += event({"type": "response.output_item.added", "output_index": 0, "item": {
+        "type": "message", "id": "msg_bench", "role": "assistant", "status": "in_progress",
+        "content": []}})
+    head += event({"type": "response.content_part.added", **at, "content_index": 0,
+                   "part": {"type": "output_text", "text": "", "annotations": []}})
+    deltas = [event({"type": "response.output_text.delta", **at, "content_index": 0,
+                     "delta": stream_token(i)}) for i in range(chunks)]
+    text = "".join(stream_token(i) for i in range(chunks))
+    deltas[0] = head + deltas[0]
+    deltas[-1] += event({"type": "response.output_text.done", **at, "content_index": 0,
+                         "text": text})
+    deltas[-1] += event({"type": "response.output_item.done", "output_index": 0, "item": {
+        "type": "message", "id": "msg_bench", "role": "assistant", "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}]}})
+    deltas[-1] += event({"type": "response.completed",
+                         "response": _response_object(text, "completed")})
+    return deltas
+
+
 def content_length(head: bytes) -> int:
     """The Content-Length of a lower-cased request head (0 when absent)."""
     pos = head.find(b"\ncontent-length:")
@@ -75,10 +120,12 @@ def http_chunk(data: bytes) -> bytes:
 class FakeUpstream(asyncio.Protocol):
     """One connection: parse requests as they come, answer each from prebuilt bytes."""
 
-    def __init__(self, plain: bytes, stream_head: bytes, events: list[bytes], gap: float) -> None:
+    def __init__(self, plain: bytes, stream_head: bytes, events: list[bytes], gap: float,
+                 responses: tuple[bytes, list[bytes]] | None = None) -> None:
         self.plain = plain
         self.stream_head = stream_head
-        self.events = events
+        self.chat_events = self.events = events
+        self.responses = responses
         self.gap = gap
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
@@ -110,12 +157,14 @@ class FakeUpstream(asyncio.Protocol):
             body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
             assert self.transport is not None
+            responses = self.responses if head.startswith(b"post /v1/responses") else None
+            self.events = responses[1] if responses else self.chat_events
             if head.startswith(b"get"):
                 self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             elif b'"stream":true' in body.replace(b" ", b""):
                 self.start_stream()
             else:
-                self.transport.write(self.plain)
+                self.transport.write(responses[0] if responses else self.plain)
 
     def start_stream(self) -> None:
         assert self.transport is not None
@@ -154,11 +203,22 @@ def build_responses(content: str, chunks: int) -> tuple[bytes, bytes, list[bytes
     return plain, stream_head, stream_events(chunks)
 
 
+def build_responses_api(content: str, chunks: int) -> tuple[bytes, list[bytes]]:
+    """The ``/v1/responses`` answers: a plain response, and the typed event stream."""
+    body = responses_body(content)
+    plain = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+        b"Connection: keep-alive\r\n\r\n%s" % (len(body), body)
+    )
+    return plain, responses_events(chunks)
+
+
 async def serve(host: str, port: int, content: str, chunks: int, gap_ms: float) -> None:
     plain, head, events = build_responses(content, chunks)
+    responses = build_responses_api(content, chunks)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: FakeUpstream(plain, head, events, gap_ms / 1000.0),
+        lambda: FakeUpstream(plain, head, events, gap_ms / 1000.0, responses),
         host, port, reuse_port=True, backlog=1024,
     )
     stop = asyncio.Event()

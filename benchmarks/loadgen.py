@@ -184,7 +184,13 @@ async def one_stream(port: int, request: bytes) -> dict[str, Any]:
                     if data == b"[DONE]":
                         done = True
                         continue
-                    for choice in json.loads(data).get("choices", []):
+                    parsed = json.loads(data)
+                    kind = parsed.get("type")  # the Responses API's typed events
+                    if kind == "response.output_text.delta" and parsed["delta"]:
+                        times.append(now - start)
+                        content.append(parsed["delta"])
+                    done = done or kind == "response.completed"
+                    for choice in parsed.get("choices", []):
                         text = (choice.get("delta") or {}).get("content")
                         if text:
                             times.append(now - start)

@@ -25,6 +25,7 @@ BENCHMARKS = {
     "ner_variants": "3. NER model builds, threads, batch (bare ONNX Runtime)",
     "keywords": "4. Keyword stage at 10,000 keywords",
     "redis_store": "5. Redis map write",
+    "responses_route": "8. Responses route beside the chat route (added latency, TTFT)",
 }
 
 

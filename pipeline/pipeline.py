@@ -6,7 +6,7 @@ import asyncio
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,29 +152,40 @@ class Pipeline:
 
     # -- anonymization -----------------------------------------------------------------------
 
-    def anonymize(self, text: str) -> AnonymizeResult:
-        many = self.anonymize_many([text])
+    def anonymize(self, text: str, known: Mapping[str, str] | None = None) -> AnonymizeResult:
+        many = self.anonymize_many([text], known)
         return AnonymizeResult(many.texts[0], many.items)
 
-    def anonymize_many(self, texts: Sequence[str]) -> AnonymizeManyResult:
-        """Anonymize all ``texts`` with one mapping, numbered in order of first appearance."""
+    def anonymize_many(self, texts: Sequence[str],
+                       known: Mapping[str, str] | None = None) -> AnonymizeManyResult:
+        """Anonymize all ``texts`` with one mapping, numbered in order of first appearance.
+
+        ``known`` is an earlier call's ``{placeholder: original}`` map (an earlier turn of the
+        same conversation): its values keep their placeholders, new values get the next free
+        index, and the result's items include all of it.
+        """
         texts = _check_texts(texts)
-        return self._replace(texts, self.analyze_many(texts))
+        known = _check_known(known)
+        return self._replace(texts, self.analyze_many(texts), known)
 
-    async def anonymize_async(self, text: str) -> AnonymizeResult:
-        many = await self.anonymize_many_async([text])
+    async def anonymize_async(self, text: str,
+                              known: Mapping[str, str] | None = None) -> AnonymizeResult:
+        many = await self.anonymize_many_async([text], known)
         return AnonymizeResult(many.texts[0], many.items)
 
-    async def anonymize_many_async(self, texts: Sequence[str]) -> AnonymizeManyResult:
+    async def anonymize_many_async(self, texts: Sequence[str],
+                                   known: Mapping[str, str] | None = None) -> AnonymizeManyResult:
         """What the proxy calls: stages run concurrently, NER batches across requests."""
         texts = _check_texts(texts)
+        known = _check_known(known)
         spans = await self.analyze_many_async(texts)
         if sum(map(len, texts)) > 200_000:
-            return await asyncio.to_thread(self._replace, texts, spans)
-        return self._replace(texts, spans)
+            return await asyncio.to_thread(self._replace, texts, spans, known)
+        return self._replace(texts, spans, known)
 
-    def _replace(self, texts: list[str], spans: list[list[Span]]) -> AnonymizeManyResult:
-        items = assign_placeholders(texts, spans, self.placeholder)
+    def _replace(self, texts: list[str], spans: list[list[Span]],
+                 known: dict[str, str] | None = None) -> AnonymizeManyResult:
+        items = assign_placeholders(texts, spans, self.placeholder, known)
         by_value = {original: placeholder for placeholder, original in items.items()}
         out = []
         for text, text_spans in zip(texts, spans, strict=True):
@@ -223,13 +234,18 @@ def build_stage(raw: Any, index: int, base_dir: Path) -> Stage:
 
 
 def assign_placeholders(
-    texts: Sequence[str], spans: Sequence[Sequence[Span]], fmt: PlaceholderFormat
+    texts: Sequence[str], spans: Sequence[Sequence[Span]], fmt: PlaceholderFormat,
+    known: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """``{placeholder: original}`` in order of first appearance; one placeholder per value.
 
-    An index is skipped when its placeholder already occurs in the input, or when, because
+    Values of ``known`` keep their placeholder; new ones are numbered after the highest index
+    ``known`` uses for their name, so an index is never given twice in one conversation. An
+    index is also skipped when its placeholder already occurs in the input, or when, because
     digits follow the value somewhere, it would read as a longer placeholder in the output.
     """
+    known = dict(known or {})
+    known_by_value = {original: placeholder for placeholder, original in known.items()}
     first_label: dict[str, str] = {}
     digits_after: dict[str, set[str]] = {}
     for text, text_spans in zip(texts, spans, strict=True):
@@ -240,15 +256,27 @@ def assign_placeholders(
                 follow = _DIGITS.match(text, span.end)
                 if follow:
                     digits_after.setdefault(value, set()).add(follow.group())
+    # A known placeholder followed by digits reads longer: no new placeholder may be that.
+    blocked: set[str] = set()
+    for value, digit_runs in digits_after.items():
+        if value in known_by_value:
+            placeholder = known_by_value[value]
+            for digits in digit_runs:
+                longer = placeholder + digits
+                blocked.update(longer[:n] for n in range(len(placeholder) + 1, len(longer) + 1))
     taken: dict[str, set[int]] = {}
     counters: dict[str, int] = {}
-    items: dict[str, str] = {}
+    items: dict[str, str] = dict(known)
     for value, name in first_label.items():
+        if value in known_by_value:
+            continue
         if name not in taken:
             taken[name] = fmt.taken_indexes(name, texts)
-        index = counters.get(name, 0)
+            counters[name] = fmt.next_index(name, known)
+        index = counters[name]
         # Two names can render alike ("A" 10 and "A1" 0): a placeholder is never given twice.
-        while index in taken[name] or fmt.render(name, index) in items:
+        while (index in taken[name] or fmt.render(name, index) in items
+               or fmt.render(name, index) in blocked):
             index += 1
         counters[name] = index + 1
         for digits in digits_after.get(value, ()):
@@ -260,6 +288,21 @@ def assign_placeholders(
 def _has_async_work(stage: Stage) -> bool:
     """Stages that override the async entry point (NER batching) are awaited, not called."""
     return type(stage).detect_many_async is not Stage.detect_many_async
+
+
+def _check_known(known: Mapping[str, str] | None) -> dict[str, str] | None:
+    """An earlier mapping must be ``{placeholder: original}`` strings, one placeholder a value."""
+    if known is None:
+        return None
+    if not isinstance(known, Mapping):
+        raise TypeError("known must be a {placeholder: original} mapping")
+    out = dict(known)
+    for placeholder, original in out.items():
+        if not isinstance(placeholder, str) or not isinstance(original, str) or not placeholder:
+            raise TypeError("known must map placeholder strings to original strings")
+    if len(set(out.values())) != len(out):
+        raise ValueError("known gives one original value two placeholders")
+    return out
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:

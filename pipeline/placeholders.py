@@ -30,6 +30,17 @@ class PlaceholderFormat:
     def render(self, name: str, index: int) -> str:
         return f"{self.prefix}{name}{self.middle}{index}{self.suffix}"
 
+    def next_index(self, name: str, used: Iterable[str]) -> int:
+        """One past the highest index of ``name`` among the placeholders ``used`` (0 if none)."""
+        whole = re.compile(re.escape(f"{self.prefix}{name}{self.middle}") + r"(\d+)"
+                           + re.escape(self.suffix))
+        highest = -1
+        for placeholder in used:
+            match = whole.fullmatch(placeholder)
+            if match and len(match.group(1)) <= MAX_INDEX_DIGITS:
+                highest = max(highest, int(match.group(1)))
+        return highest + 1
+
     @property
     def ends_with_index(self) -> bool:
         """True when digits right after a placeholder would read as part of its index."""

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pipeline import Pipeline
-from proxy import health, routes_openai, routes_seed
+from proxy import health, routes_conversations, routes_openai, routes_responses, routes_seed
 from proxy.client_request import LOG_FIELDS, MAP_ID, REQUEST_ID, request_ids
 from proxy.errors import ProxyError, internal_error, method_not_allowed, not_found, too_large
 from proxy.formats.base import ERROR_FORMAT
@@ -52,7 +52,9 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
                           handler_args={"auto_decompress": False,
                                         "handler_cancellation": True})
     app[STATE] = state
-    app.add_routes(routes_openai.routes() + routes_seed.routes() + health.routes())
+    app.add_routes(routes_openai.routes() + routes_responses.routes()
+                   + routes_conversations.routes() + routes_seed.routes()
+                   + health.routes())
     app.on_response_prepare.append(_id_headers)
     app.on_startup.append(_startup)
     app.on_shutdown.append(_shutdown)

@@ -86,7 +86,10 @@ def test_ner_variants(tmp_path: Path) -> None:
     assert models == {"q4 (bundled)", "q4 int8-compute", "fp32", "int8", "int8 per-channel"}
     assert all(positive(v["texts_per_s"]) for v in result["variants"].values())
     # fp32 is the q4 weights dequantized: it must label tokens as q4 does, and the shipped
-    # int8 build (int8_weights) nearly so.
+    # int8 build (int8_weights) nearly so. Token argmax agreement is far from its bars on any
+    # CPU kind (measured: q4 1.0 with AVX-512 and AVX2-only; int8 per-channel 0.995 / 0.993),
+    # so these hold across instruction sets while a wrong rebuild (0.96 for per-tensor int8)
+    # fails them.
     assert result["agreement_with_fp32"]["q4 (bundled)"]["tokens"] > 0.99
     assert result["agreement_with_fp32"]["int8 per-channel"]["tokens"] > 0.97
 
@@ -111,3 +114,14 @@ def test_redis_store(tmp_path: Path) -> None:
     assert not result["missing"]
     assert result["round_trips"]["round_trips_per_request"] >= 1
     assert {"direct", "rules + redis", "rules + memory"} == set(result["variants"])
+
+
+def test_responses_route(tmp_path: Path) -> None:
+    result = run_quick("responses_route", tmp_path, "--no-ner")
+    variants = result["variants"]
+    for target in ("direct", "passthrough", "rules"):
+        for route in ("chat", "responses"):
+            v = variants[f"{target} {route}"]
+            assert positive(v["latency_c1_ms"]["p50"]) and positive(v["ttft_ms"]["p50"])
+            # Whole restored streams are a correctness property, so they hold in a smoke run.
+            assert v["streams_intact"] == v["streams"] > 0, (target, route)

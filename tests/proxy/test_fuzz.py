@@ -65,7 +65,10 @@ VOCABULARY = ["model", "messages", "role", "content", "name", "type", "text", "i
               "file_data", "filename", "audio", "reasoning_content", "logit_bias", "n", "seed",
               "prompt", "input", "suffix", "echo", "encoding_format", "system", "assistant",
               "tool", "developer", "auto", "none", "m", "dimensions", "best_of", "max_tokens",
-              "response_format", "tool_choice", "parallel_tool_calls", "reasoning_effort"]
+              "response_format", "tool_choice", "parallel_tool_calls", "reasoning_effort",
+              "instructions", "input_text", "output_text", "function_call_output", "call_id",
+              "output", "reasoning", "summary", "summary_text", "encrypted_content",
+              "previous_response_id", "include", "store"]
 keys = st.sampled_from(VOCABULARY) | st.text(max_size=12)
 leaves = (st.none() | st.booleans() | st.integers(-(2**53), 2**53)
           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
@@ -110,6 +113,37 @@ embedding_bodies = st.fixed_dictionaries(
     optional={"encoding_format": st.sampled_from(["float", "base64"]),
               "dimensions": st.integers(1, 3000)})
 
+# The Responses API: ``input`` as a string or items (messages with typed parts, function calls
+# and their outputs, reasoning items with an opaque ``encrypted_content``).
+response_part = st.one_of(
+    st.fixed_dictionaries({"type": st.sampled_from(["input_text", "output_text"]),
+                           "text": text}),
+    st.fixed_dictionaries({"type": st.just("input_image"),
+                           "image_url": st.just("https://example.invalid/a.png")}),
+)
+response_item = st.one_of(
+    st.fixed_dictionaries({"role": roles, "content": text | st.lists(response_part,
+                                                                      max_size=3)},
+                          optional={"type": st.just("message"), "id": st.just("msg_1")}),
+    st.fixed_dictionaries({"type": st.just("function_call"), "call_id": st.just("call_1"),
+                           "name": st.just("lookup"), "arguments": text}),
+    st.fixed_dictionaries({"type": st.just("function_call_output"),
+                           "call_id": st.just("call_1"),
+                           "output": text | st.lists(response_part, max_size=2)}),
+    st.fixed_dictionaries({"type": st.just("reasoning"), "id": st.just("rs_1"),
+                           "summary": st.lists(st.fixed_dictionaries(
+                               {"type": st.just("summary_text"), "text": text}), max_size=2),
+                           "encrypted_content": st.just("gAAAA-opaque")}),
+)
+responses_bodies = st.fixed_dictionaries(
+    {"model": st.just("m"), "input": text | st.lists(response_item, min_size=1, max_size=3)},
+    optional={"stream": st.booleans(), "instructions": text, "store": st.booleans(),
+              "user": text, "include": st.lists(st.just("reasoning.encrypted_content"), min_size=1,
+                                  max_size=1),  # a new list each time: bodies are mutated
+              "metadata": st.dictionaries(st.sampled_from(["topic", "k"]), text),
+              "tool_choice": st.sampled_from(["auto", "none"]),
+              "reasoning": st.fixed_dictionaries({"effort": st.just("low")})})
+
 
 @dataclass(frozen=True)
 class FuzzFormat:
@@ -124,6 +158,10 @@ FORMATS = [
     FuzzFormat("openai.chat", "/v1/chat/completions", chat_bodies, OPENAI_VERBATIM),
     FuzzFormat("openai.completions", "/v1/completions", completion_bodies, OPENAI_VERBATIM),
     FuzzFormat("openai.embeddings", "/v1/embeddings", embedding_bodies, OPENAI_VERBATIM),
+    # Opaque by contract: tool definitions, a response format's schema, image and file data,
+    # and reasoning's encrypted content (the provider's own ciphertext, returned as is).
+    FuzzFormat("openai.responses", "/v1/responses", responses_bodies,
+               OPENAI_VERBATIM | {"encrypted_content", "image_url", "file_data", "file_url"}),
 ]
 
 
