@@ -18,7 +18,7 @@ from proxy import (
     routes_responses,
     routes_seed,
 )
-from proxy.client_request import LOG_FIELDS, REQUEST_ID, request_id_for
+from proxy.client_request import LOG_FIELDS, MAP_ID, REQUEST_ID, request_ids
 from proxy.errors import ProxyError, internal_error, method_not_allowed, not_found, too_large
 from proxy.formats.base import ERROR_FORMAT
 from proxy.logs import log_event, log_request
@@ -26,9 +26,10 @@ from proxy.metrics import Metrics, placeholder_labeler
 from proxy.settings import SECTIONS, Settings
 from proxy.state import STATE, ProxyState
 from proxy.store import ItemStore, MemoryItemStore, StoreError, open_store
-from proxy.upstream import Upstream
+from proxy.upstream import Upstream, UpstreamReadError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_HEALTH_ROUTES = ("/metrics", "/healthz", "/readyz")
 
 
 def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
@@ -55,13 +56,18 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
         api_key=settings.anthropic_upstream_key, provider=routes_anthropic.ANTHROPIC)
 
     # The body limit is enforced by read_body (413 in OpenAI's shape); aiohttp's own limit
-    # sits just above it so it never answers first.
-    app = web.Application(middlewares=[observe], client_max_size=settings.max_body_bytes + 1)
+    # sits just above it so it never answers first. read_body inflates gzip bodies itself,
+    # counting inflated bytes, so aiohttp's inflating is off; a client that disconnects
+    # cancels its handler, and with it the request's queued work.
+    app = web.Application(middlewares=[observe], client_max_size=settings.max_body_bytes + 1,
+                          handler_args={"auto_decompress": False,
+                                        "handler_cancellation": True})
     app[STATE] = state
     app.add_routes(routes_openai.routes() + routes_responses.routes()
                    + routes_conversations.routes() + routes_anthropic.routes()
                    + routes_seed.routes()
                    + health.routes())
+    app.on_response_prepare.append(_id_headers)
     app.on_startup.append(_startup)
     app.on_shutdown.append(_shutdown)
     app.on_cleanup.append(_cleanup)
@@ -93,9 +99,11 @@ async def _check_store(store: ItemStore) -> None:
 
 
 async def _shutdown(app: web.Application) -> None:
-    """SIGTERM: the listener is closed already; open requests get the grace period."""
-    app[STATE].shutting_down = True
-    log_event("shutting_down", grace_seconds=app[STATE].settings.shutdown_grace_seconds)
+    """The runner is stopping (``proxy.serve`` has drained it already, if it served)."""
+    state = app[STATE]
+    if not state.shutting_down:
+        state.shutting_down = True
+        log_event("shutting_down", grace_seconds=state.settings.shutdown_grace_seconds)
 
 
 async def _cleanup(app: web.Application) -> None:
@@ -123,13 +131,23 @@ def _error_response(request: web.Request, error: ProxyError) -> web.Response:
 async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id, OpenAI-shaped errors, one metric sample and one log line per request."""
     state = request.app[STATE]
-    request[REQUEST_ID] = request_id_for(request)
+    request[REQUEST_ID], request[MAP_ID] = request_ids(request)
     request[LOG_FIELDS] = {}
     started = time.perf_counter()
     route = _route_of(request)
+    watched = route not in _HEALTH_ROUTES
+    if watched:
+        state.in_flight += 1
     try:
         response = await handler(request)
+    except asyncio.CancelledError:
+        # The client hung up (aiohttp cancels its handler): its work was cancelled with it.
+        request[LOG_FIELDS]["client_gone"] = True
+        _account(request, route, 499, started)
+        raise
     except ProxyError as exc:
+        if isinstance(exc, UpstreamReadError):  # the answer's body broke off: upstream's
+            state.metrics.child(state.metrics.upstream_errors, exc.code).inc()
         response = _error_response(request, exc)
         request[LOG_FIELDS]["error"] = exc.code
     except web.HTTPRequestEntityTooLarge:
@@ -144,6 +162,9 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception as exc:  # never a traceback with a user's text in it
         log_event("unhandled_error", level=40, route=route, error_type=type(exc).__name__)
         response = _error_response(request, internal_error())
+    finally:
+        if watched:
+            state.in_flight -= 1
     if not response.prepared:
         response.headers["X-Request-Id"] = request[REQUEST_ID]
         # Sent now, so the client does not wait for the metrics and the log line below
@@ -153,10 +174,24 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             await response.write_eof()
         except ConnectionError:
             request[LOG_FIELDS]["client_gone"] = True
-    elapsed = time.perf_counter() - started
-    status = response.status
-    state.metrics.request_done(route, request.method, status, elapsed)
-    if route not in ("/metrics", "/healthz", "/readyz"):
-        log_request(request_id=request[REQUEST_ID], method=request.method, route=route,
-                    status=status, latency_ms=round(elapsed * 1000, 1), **request[LOG_FIELDS])
+    _account(request, route, response.status, started)
     return response
+
+
+def _account(request: web.Request, route: str, status: int, started: float) -> None:
+    """The request's metric sample and its one log line."""
+    elapsed = time.perf_counter() - started
+    request.app[STATE].metrics.request_done(route, request.method, status, elapsed)
+    if route not in _HEALTH_ROUTES:
+        fields = request[LOG_FIELDS]
+        if request[MAP_ID] != request[REQUEST_ID]:
+            fields["proxy_request_id"] = request[MAP_ID]
+        log_request(request_id=request[REQUEST_ID], method=request.method, route=route,
+                    status=status, latency_ms=round(elapsed * 1000, 1), **fields)
+
+
+async def _id_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer, streams included, names the id its item map is stored under."""
+    map_id = request.get(MAP_ID)
+    if map_id is not None:
+        response.headers["X-Proxy-Request-Id"] = map_id

@@ -94,3 +94,24 @@ def upstream_bad_response() -> ProxyError:
 
 def internal_error() -> ProxyError:
     return ProxyError(500, "internal error in the proxy", "server_error", "internal_error")
+
+
+def anonymization_timeout() -> ProxyError:
+    return ProxyError(503, "anonymization took longer than the proxy's time budget; the "
+                           "request was not forwarded", "service_unavailable",
+                      "anonymization_timeout")
+
+
+def too_much_text(limit: int) -> ProxyError:
+    return ProxyError(413, f"the request's texts exceed the limit of {limit} characters",
+                      "invalid_request_error", "too_much_text")
+
+
+def too_many_texts(limit: int) -> ProxyError:
+    return ProxyError(413, f"the request has more than {limit} texts to anonymize",
+                      "invalid_request_error", "too_many_texts")
+
+
+def shutting_down() -> ProxyError:
+    return ProxyError(503, "the proxy is shutting down; retry the request",
+                      "service_unavailable", "shutting_down")

@@ -77,3 +77,57 @@ def dumps_str(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# How deep a request may nest: what orjson writes (it refuses 255 levels), so every request
+# that passes is re-serialized by orjson and every recursive walk stays far from Python's
+# recursion limit. Real chat bodies nest about ten levels.
+MAX_REQUEST_DEPTH = 254
+
+
+class InvalidRequestJSON(ValueError):
+    """A request body that is not plain JSON: the client's error (400), never a 5xx."""
+
+
+def loads_request(raw: bytes) -> Any:
+    """A client's JSON, strictly: ``NaN``/``Infinity``, numbers beyond a float, lone
+    surrogates, invalid UTF-8 and nesting deeper than ``MAX_REQUEST_DEPTH`` raise
+    ``InvalidRequestJSON`` (``loads`` reads them, as answers may need)."""
+    if not _may_hold_long_integer(raw):
+        try:
+            value = orjson.loads(raw)
+            orjson.dumps(value)  # raises only for nesting beyond MAX_REQUEST_DEPTH
+        except (orjson.JSONDecodeError, TypeError):
+            raise InvalidRequestJSON from None
+        return value
+    try:  # integers beyond 64 bits: the standard library, with orjson's refusals
+        value = json.loads(raw, parse_constant=_refuse, parse_float=_finite)
+        json.dumps(value, ensure_ascii=False).encode()  # lone surrogates
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeError included
+        raise InvalidRequestJSON from None
+    if _depth(value) > MAX_REQUEST_DEPTH:
+        raise InvalidRequestJSON
+    return value
+
+
+def _refuse(text: str) -> float:
+    raise ValueError("non-finite number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("non-finite number")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed document, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest

@@ -18,7 +18,13 @@ import aiohttp
 from aiohttp import web
 
 from proxy import jsonio
-from proxy.client_request import LOG_FIELDS, REQUEST_ID, read_json_object
+from proxy.client_request import (
+    LOG_FIELDS,
+    MAP_ID,
+    REQUEST_ID,
+    ensure_client_waiting,
+    read_json_object,
+)
 from proxy.errors import ProxyError, internal_error, upstream_bad_response
 from proxy.formats.base import (
     ERROR_FORMAT,
@@ -63,7 +69,7 @@ async def relay(request: web.Request, fmt: WireFormat, upstream_path: str) -> we
     exchange.items = {**exchange.known, **result.items}
     for hook in hooks:
         await hook.anonymized(exchange)
-    await state.remember(request[REQUEST_ID], exchange.items)
+    await state.remember(request[MAP_ID], exchange.items)
 
     answer = await send(request, state, upstream, "POST", upstream_path, jsonio.dumps(body),
                         fmt.forwarded_query(request.query))
@@ -82,6 +88,7 @@ async def send(request: web.Request, state: ProxyState, upstream: Upstream, meth
                path: str, payload: bytes | None,
                query: Mapping[str, str] | None = None) -> aiohttp.ClientResponse:
     """Open the upstream response (headers read), timed and counted per route."""
+    ensure_client_waiting(request)
     started = time.perf_counter()
     metrics = state.metrics
     try:

@@ -20,7 +20,7 @@ from proxy.providers import Provider
 from proxy.relay import post, send
 from proxy.settings import Settings
 from proxy.state import state_of
-from proxy.upstream import read_body, response_headers
+from proxy.upstream import path_segment, read_body, response_headers
 
 
 class AnthropicProvider(Provider):
@@ -62,8 +62,8 @@ async def models(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
     upstream = state.upstream_for(ANTHROPIC.name)
     upstream.provider.check_client(request, state.settings)
-    path = "/v1/models" + (f"/{request.match_info['model']}" if "model" in request.match_info
-                           else "")
+    model = request.match_info.get("model")
+    path = "/v1/models" + (f"/{path_segment(model)}" if model is not None else "")
     query = {k: v for k, v in request.query.items() if k in ("limit", "after_id", "before_id")}
     answer = await send(request, state, upstream, "GET", path, None, query)
     async with answer:

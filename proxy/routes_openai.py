@@ -13,7 +13,7 @@ from proxy import relay, routes_anthropic
 from proxy.client_request import check_client
 from proxy.formats.openai_chat import CHAT_FORMAT, COMPLETIONS_FORMAT, EMBEDDINGS_FORMAT
 from proxy.state import ProxyState, state_of
-from proxy.upstream import read_body, response_headers
+from proxy.upstream import path_segment, read_body, response_headers
 
 
 def routes() -> list[web.RouteDef]:
@@ -32,8 +32,8 @@ async def models(request: web.Request) -> web.StreamResponse:
         return await routes_anthropic.models(request)
     state = state_of(request)
     check_client(request, state.settings)
-    path = "/models" + (f"/{request.match_info['model']}" if "model" in request.match_info
-                        else "")
+    model = request.match_info.get("model")
+    path = "/models" + (f"/{path_segment(model)}" if model is not None else "")
     upstream = await _send(request, state, "GET", path, None)
     async with upstream:
         body = await read_body(upstream)

@@ -1,17 +1,16 @@
 """``anonymize-proxy server``: flags, settings, logging, and the aiohttp run loop.
 
 Flags win over ``ANONYMIZE_PROXY_*`` environment variables, which win over the config file.
-SIGTERM and SIGINT stop accepting connections, give open requests and streams the grace
-period, then close the Redis pool and the upstream session.
+SIGTERM and SIGINT turn ``/readyz`` to 503 and give open requests and streams the grace
+period (``proxy.serve``), then close the Redis pool and the upstream session.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 from typing import Any
-
-from aiohttp import web
 
 from proxy.settings import LOG_FORMATS, LOG_LEVELS, load_settings
 
@@ -51,6 +50,7 @@ def run_server(args: argparse.Namespace) -> int:
     # Imported here so `anonymize-proxy anonymize` does not pay for the server's imports.
     from proxy.app import create_app
     from proxy.logs import configure_logging, log_event
+    from proxy.serve import serve
 
     names = ("host", "port", "upstream", "anthropic_upstream", "redis_url", "redis_cluster",
              "ttl_seconds", "max_body_bytes", "shutdown_grace_seconds", "log_format", "log_level")
@@ -63,11 +63,8 @@ def run_server(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     address = listen_url(settings.host, settings.port)
-    # aiohttp calls ``print`` once the socket is bound: the log says where the proxy listens.
-    web.run_app(app, host=settings.host, port=settings.port, access_log=None,
-                shutdown_timeout=settings.shutdown_grace_seconds,
-                print=lambda _banner: log_event("listening", url=address),
-                handle_signals=True)
+    asyncio.run(serve(app, settings.host, settings.port, settings.shutdown_grace_seconds,
+                      on_listening=lambda: log_event("listening", url=address)))
     return 0
 
 

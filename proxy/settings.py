@@ -57,6 +57,12 @@ OPTIONS: tuple[Option, ...] = (
            doc="larger request bodies get 413"),
     Option("shutdown_grace_seconds", "server", "shutdown_grace_seconds", "float", 30.0,
            minimum=0, doc="on SIGTERM, how long open requests and streams may finish"),
+    Option("anonymize_timeout_seconds", "server", "anonymize_timeout_seconds", "float", 120.0,
+           minimum=0.001, doc="time budget of one request's anonymization; past it: 503"),
+    Option("max_anonymize_chars", "server", "max_anonymize_chars", "int", 1_000_000,
+           minimum=1, doc="total characters of one request's texts; more: 413"),
+    Option("max_anonymize_texts", "server", "max_anonymize_texts", "int", 10_000, minimum=1,
+           doc="texts (messages, parts, arguments) of one request; more: 413"),
     Option("upstream", "upstream", "base_url", "str", "https://api.openai.com/v1",
            doc="the provider's OpenAI-compatible base URL"),
     Option("upstream_key", "upstream", "api_key", "str", None,
@@ -104,6 +110,9 @@ class Settings:
     port: int = 8080
     max_body_bytes: int = 10 * MB
     shutdown_grace_seconds: float = 30.0
+    anonymize_timeout_seconds: float = 120.0
+    max_anonymize_chars: int = 1_000_000
+    max_anonymize_texts: int = 10_000
     upstream: str = "https://api.openai.com/v1"
     upstream_key: str | None = field(default=None, repr=False)
     anthropic_upstream: str = "https://api.anthropic.com"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -12,7 +13,13 @@ from typing import Any
 from aiohttp import web
 
 from pipeline import AnonymizeManyResult, Pipeline
-from proxy.errors import anonymization_failed, store_unavailable
+from proxy.errors import (
+    anonymization_failed,
+    anonymization_timeout,
+    store_unavailable,
+    too_many_texts,
+    too_much_text,
+)
 from proxy.formats.base import RelayHook
 from proxy.logs import log_event
 from proxy.metrics import Metrics
@@ -30,6 +37,7 @@ class ProxyState:
     metrics: Metrics
     label_of: Callable[[str], str]
     shutting_down: bool = False
+    in_flight: int = 0  # requests being served now, health checks aside (shutdown drains)
     # Upstreams of providers other than ``upstream``'s, by ``Provider.name``.
     upstreams: dict[str, Upstream] = field(default_factory=dict)
     # Layers that take part in every relayed request (proxy/formats/base.py ``RelayHook``),
@@ -51,20 +59,30 @@ class ProxyState:
         ``known`` is an existing ``{placeholder: original}`` mapping to extend (its values
         keep their placeholders; new ones get the next free index).
 
-        The masked values' counts by label go to the metrics and, as ``entities``, into
-        ``log_fields`` (the request's log line) when given.
+        Bounded (DESIGN invariant 8): more texts or characters than configured -> 413 before
+        any work; past the time budget -> 503, the work cancelled (its queued NER windows
+        dropped). The masked values' counts by label go to the metrics and, as ``entities``,
+        into ``log_fields`` (the request's log line) when given.
         """
         if not texts:
             if log_fields is not None:
                 log_fields["entities"] = {}
             return AnonymizeManyResult([], {})
+        settings = self.settings
+        if len(texts) > settings.max_anonymize_texts:
+            raise too_many_texts(settings.max_anonymize_texts)
+        if sum(map(len, texts)) > settings.max_anonymize_chars:
+            raise too_much_text(settings.max_anonymize_chars)
         metrics = self.metrics
         start = time.perf_counter()
         try:
-            if known:  # the pipeline's ``known=`` (conversations) only when there is one
-                result = await self.pipeline.anonymize_many_async(texts, known=known)
-            else:
-                result = await self.pipeline.anonymize_many_async(texts)
+            # the pipeline's ``known=`` (conversations) only when there is one
+            work = (self.pipeline.anonymize_many_async(texts, known=known) if known
+                    else self.pipeline.anonymize_many_async(texts))
+            result = await asyncio.wait_for(work, settings.anonymize_timeout_seconds)
+        except TimeoutError:
+            log_event("pipeline_timeout", seconds=settings.anonymize_timeout_seconds)
+            raise anonymization_timeout() from None
         except Exception as exc:  # fail closed whatever went wrong; log only the type
             log_event("pipeline_failed", error_type=type(exc).__name__)
             raise anonymization_failed() from None

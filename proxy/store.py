@@ -132,10 +132,14 @@ class RedisItemStore(ItemStore):
             raise StoreError(f"redis GET failed: {type(exc).__name__}") from None
 
     async def ping(self) -> None:
+        """A write, the way requests write: a Redis that answers PING but refuses writes
+        (``-OOM`` under ``maxmemory``, a read-only replica) fails every request, so it is not
+        ready either."""
         try:
             await self.client.ping()
         except (RedisError, OSError) as exc:
             raise StoreError(f"redis PING failed: {type(exc).__name__}") from None
+        await self._set(self.key_prefix + "readyz-probe", b"1", 10)
 
     async def close(self) -> None:
         if self.writer is not None:

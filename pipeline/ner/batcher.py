@@ -72,16 +72,22 @@ class WindowBatcher:
                 self._queue.put((ids, future, call))
         return futures
 
-    def close(self) -> None:
-        """Stop the worker; windows still queued fail with a ``PipelineError``."""
+    def close(self, wait_seconds: float = 5.0) -> None:
+        """Stop the worker; windows still queued fail at once with a ``PipelineError``.
+
+        Nothing queued is run first (at shutdown a long queue would outlast any grace
+        period): the worker finishes at most the batch it is running, waited for up to
+        ``wait_seconds``.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             thread = self._thread
+        self._fail_pending()
         if thread is not None:
             self._queue.put(_STOP)
-            thread.join()
+            thread.join(wait_seconds)
         self._fail_pending()
 
     def _work(self) -> None:
@@ -90,6 +96,8 @@ class WindowBatcher:
             item = self._queue.get()
             if isinstance(item, _Stop):
                 return
+            if item[1].cancelled():
+                continue
             pool = [item]
             stop = self._collect(pool, pool_size)
             callers = len({entry[2] for entry in pool})
@@ -125,7 +133,8 @@ class WindowBatcher:
                     return False
             if isinstance(item, _Stop):
                 return True
-            pool.append(item)
+            if not item[1].cancelled():  # its caller gave up (timeout, client gone): dropped
+                pool.append(item)
         return False
 
     def _run_batch(self, batch: list[_Item]) -> None:

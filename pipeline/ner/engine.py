@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -47,6 +48,47 @@ class _Encoded:
     word_ids: list[int | None]
     windows: list[Window]
     futures: list[Future[np.ndarray]]
+    #: Each token's label probabilities, filled window by window as results arrive, so a
+    #: window's result is dropped as soon as it is taken (holding every window's result
+    #: until the last one came cost 1.4x this array again, the overlaps included).
+    probs: np.ndarray | None = None
+
+    def take(self, k: int, window_probs: np.ndarray, first: int, labels: int) -> None:
+        """Keep window ``k``'s predictions for the tokens it owns (``first``: its prefix)."""
+        if self.probs is None:
+            self.probs = np.empty((len(self.offsets), labels), dtype=np.float32)
+        window = self.windows[k]
+        lo, hi = window.keep_start, window.keep_end
+        self.probs[lo:hi] = window_probs[first + lo - window.start : first + hi - window.start]
+
+
+_DONE: Future[np.ndarray] = Future()
+_DONE.set_result(np.empty((0, 0), dtype=np.float32))
+
+
+class _Call:
+    """The windows one ``predict_many_async`` queued, so cancelling it can cancel them all
+    (the event loop and a tokenizing thread may race: the lock settles it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.cancelled = False
+        self._futures: list[Future[np.ndarray]] = []
+
+    def track(self, futures: Sequence[Future[np.ndarray]]) -> None:
+        with self._lock:
+            self._futures.extend(futures)
+            cancelled = self.cancelled
+        if cancelled:
+            for future in futures:
+                future.cancel()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            futures, self._futures = self._futures, []
+        for future in futures:
+            future.cancel()
 
 
 class NerEngine:
@@ -70,24 +112,37 @@ class NerEngine:
     def predict_many(self, texts: Sequence[str]) -> list[list[Span]]:
         """Spans for each text; the windows of all texts share batches."""
         encoded = self._submit(texts)
-        return [self._decode(text, enc, [f.result() for f in enc.futures])
-                for text, enc in zip(texts, encoded, strict=True)]
+        for enc in encoded:
+            for k, future in enumerate(enc.futures):
+                self._take(enc, k, future.result())
+        return self._decode_all(texts, encoded)
 
     async def predict_many_async(self, texts: Sequence[str]) -> list[list[Span]]:
-        """As ``predict_many``, awaiting the worker thread instead of blocking the loop."""
+        """As ``predict_many``, awaiting the worker thread instead of blocking the loop.
+
+        Cancelling the call (a time budget spent, a client gone) cancels every window it
+        queued, so the worker drops them unrun; windows are not even queued when the call
+        is cancelled while its texts are still being tokenized.
+        """
         large = is_large(texts)  # then tokenizing and decoding leave the loop too
-        encoded = await asyncio.to_thread(self._submit, texts) if large else self._submit(texts)
-        results = []
-        for enc in encoded:
-            results.append(await asyncio.gather(*map(asyncio.wrap_future, enc.futures)))
+        call = _Call()
+        try:
+            encoded = (await asyncio.to_thread(self._submit, texts, call) if large
+                       else self._submit(texts, call))
+            for enc in encoded:
+                for k, future in enumerate(enc.futures):
+                    self._take(enc, k, await asyncio.wrap_future(future))
+        except BaseException:
+            call.cancel()
+            raise
         if large:
-            return await asyncio.to_thread(self._decode_all, texts, encoded, results)
-        return self._decode_all(texts, encoded, results)
+            return await asyncio.to_thread(self._decode_all, texts, encoded)
+        return self._decode_all(texts, encoded)
 
     def close(self) -> None:
         self.batcher.close()
 
-    def _submit(self, texts: Sequence[str]) -> list[_Encoded]:
+    def _submit(self, texts: Sequence[str], call: _Call | None = None) -> list[_Encoded]:
         encodings = self.model.tokenizer.encode_batch(list(texts), add_special_tokens=False)
         prefix, suffix = self.model.prefix_ids, self.model.suffix_ids
         out, pending = [], []
@@ -100,21 +155,24 @@ class NerEngine:
                         for k, w in enumerate(windows)]
             out.append(_Encoded(enc.offsets, word_ids, windows, [None] * len(windows)))
         pending.sort(key=lambda p: len(p[2]))
+        if call is not None and call.cancelled:
+            return out  # its caller is gone: nothing is queued
         futures = self.batcher.submit([p[2] for p in pending])
+        if call is not None:
+            call.track(futures)
         for (text_index, k, _), future in zip(pending, futures, strict=True):
             out[text_index].futures[k] = future
         return out
 
-    def _decode_all(self, texts: Sequence[str], encoded: list[_Encoded],
-                    results: list[list[np.ndarray]]) -> list[list[Span]]:
-        return [self._decode(t, e, r) for t, e, r in zip(texts, encoded, results, strict=True)]
+    def _take(self, enc: _Encoded, k: int, window_probs: np.ndarray) -> None:
+        enc.take(k, window_probs, len(self.model.prefix_ids), len(self.labels))
+        enc.futures[k] = _DONE  # the future held the window's result: let it go
 
-    def _decode(self, text: str, enc: _Encoded, results: Sequence[np.ndarray]) -> list[Span]:
-        if not enc.windows:
+    def _decode_all(self, texts: Sequence[str], encoded: list[_Encoded]) -> list[list[Span]]:
+        return [self._decode(t, e) for t, e in zip(texts, encoded, strict=True)]
+
+    def _decode(self, text: str, enc: _Encoded) -> list[Span]:
+        if not enc.windows or enc.probs is None:
             return []
-        first = len(self.model.prefix_ids)
-        probs = np.empty((len(enc.offsets), len(self.labels)), dtype=np.float32)
-        for window, window_probs in zip(enc.windows, results, strict=True):
-            lo, hi = window.keep_start, window.keep_end
-            probs[lo:hi] = window_probs[first + lo - window.start : first + hi - window.start]
+        probs, enc.probs = enc.probs, None
         return self.labels.decode(text, enc.offsets, enc.word_ids, probs, self.bars, self.stage)

@@ -9,7 +9,7 @@ named by its ``id2label`` label (``B-PER0``; ``B-nam_liv_person0 I-nam_liv_perso
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,8 +197,14 @@ class LabelMap:
         return False
 
 
+# Words labelled per numpy pass: bounds the temporaries of a long text (one array a word,
+# kept for every word at once, was most of the memory a 1 MB text cost).
+WORDS_PER_PASS = 4096
+
+
 def _word_labels(offsets: Sequence[tuple[int, int]], word_ids: Sequence[int | None],
-                 probs: np.ndarray, type_matrix: np.ndarray) -> list[tuple[int, int, int, float]]:
+                 probs: np.ndarray, type_matrix: np.ndarray,
+                 ) -> Iterator[tuple[int, int, int, float]]:
     """One ``(start, end, label id, score)`` a word, from the mean of its sub-tokens'
     probabilities: the entity type with the highest probability (B- and I- summed) and, of
     its labels, the likeliest. ``score`` is that type's probability, so a threshold of 0.3
@@ -216,10 +222,17 @@ def _word_labels(offsets: Sequence[tuple[int, int]], word_ids: Sequence[int | No
             g = groups[-1]
             groups[-1] = (g[0], max(g[1], end), g[2], i + 1)
         else:
+            if len(groups) > WORDS_PER_PASS:  # the last group may still grow: keep it
+                yield from _label_groups(groups[:-1], probs, type_matrix)
+                del groups[:-1]
             groups.append((start, end, i, i + 1))
         previous = word
-    if not groups:
-        return []
+    if groups:
+        yield from _label_groups(groups, probs, type_matrix)
+
+
+def _label_groups(groups: list[tuple[int, int, int, int]], probs: np.ndarray,
+                  type_matrix: np.ndarray) -> list[tuple[int, int, int, float]]:
     means = np.stack([probs[first:last].mean(axis=0) for _, _, first, last in groups])
     type_probs = means @ type_matrix
     best_type = type_probs.argmax(axis=1)

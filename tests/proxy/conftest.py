@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from proxy.app import create_app
+from proxy.serve import ProxyRunner
 from proxy.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,8 +210,9 @@ class FakeUpstream:
         return "\n".join(entry["raw"] for entry in self.received)
 
 
-async def _serve(app: web.Application, **kwargs: Any) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None, **kwargs)
+async def _serve(app: web.Application, runner_class: type[web.AppRunner] = web.AppRunner,
+                 **kwargs: Any) -> tuple[web.AppRunner, str]:
+    runner = runner_class(app, access_log=None, **kwargs)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -279,7 +281,7 @@ async def start_proxy(upstream: FakeUpstream, redis_prefix: str) -> AsyncIterato
         if settings is None:
             settings = make_settings(upstream.url, redis_prefix, **changes)
         app = create_app(settings)
-        runner, url = await _serve(app, shutdown_timeout=1.0)
+        runner, url = await _serve(app, ProxyRunner, shutdown_timeout=1.0)
         runners.append(runner)
         return RunningProxy(url, app, settings)
 

@@ -140,10 +140,14 @@ async def test_request_id_is_returned_and_the_map_is_stored_with_ttl(
         model="fake", messages=[{"role": "user", "content": PROMPT}],
         extra_headers={"X-Request-Id": "my-trace-42"})
     assert raw.headers["X-Request-Id"] == "my-trace-42"
-    stored = await redis_client.get(redis_prefix + "my-trace-42")
+    # The map is stored under the proxy's own id, never under the client's (issue 11, 4).
+    map_id = raw.headers["X-Proxy-Request-Id"]
+    assert map_id != "my-trace-42"
+    assert await redis_client.get(redis_prefix + "my-trace-42") is None
+    stored = await redis_client.get(redis_prefix + map_id)
     assert json.loads(stored) == {"FRUIT_FLASH0": "apples", "FRUIT_FLASH1": "bananas",
                                   "FRUIT_REGEX0": "plums"}
-    ttl = await redis_client.ttl(redis_prefix + "my-trace-42")
+    ttl = await redis_client.ttl(redis_prefix + map_id)
     assert 3590 < ttl <= 3600
 
 
@@ -157,10 +161,9 @@ async def test_an_insane_request_id_is_replaced(proxy: RunningProxy) -> None:
 async def test_stored_map_is_encrypted_when_a_key_is_set(
         start_proxy, upstream: FakeUpstream, redis_client, redis_prefix: str) -> None:
     proxy = await start_proxy(encryption_key=b"k" * 32)
-    await proxy.client().chat.completions.create(
-        model="fake", messages=[{"role": "user", "content": PROMPT}],
-        extra_headers={"X-Request-Id": "enc-1"})
-    stored = await redis_client.get(redis_prefix + "enc-1")
+    raw = await proxy.client().chat.completions.with_raw_response.create(
+        model="fake", messages=[{"role": "user", "content": PROMPT}])
+    stored = await redis_client.get(redis_prefix + raw.headers["X-Request-Id"])
     assert stored.startswith(b"v1:")
     for value in VALUES:
         assert value.encode() not in stored

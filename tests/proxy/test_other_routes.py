@@ -86,12 +86,13 @@ async def test_restore_by_request_id_needs_the_admin_token(start_proxy) -> None:
     assert status == 403  # off without a configured token
 
     proxy = await start_proxy(admin_token="admin-secret", encryption_key=b"z" * 32)
-    await proxy.client().chat.completions.create(
+    raw = await proxy.client().chat.completions.with_raw_response.create(
         model="m", messages=[{"role": "user", "content": "apples, plums"}],
         extra_headers={"X-Request-Id": "req-b"})
-    assert (await restore_by_id(proxy, "req-b", None))[0] == 401
-    assert (await restore_by_id(proxy, "req-b", "wrong"))[0] == 401
-    status, body = await restore_by_id(proxy, "req-b", "admin-secret")
+    map_id = raw.headers["X-Proxy-Request-Id"]
+    assert (await restore_by_id(proxy, map_id, None))[0] == 401
+    assert (await restore_by_id(proxy, map_id, "wrong"))[0] == 401
+    status, body = await restore_by_id(proxy, map_id, "admin-secret")
     assert (status, body) == (200, {"text": "apples then plums"})
     status, body = await restore_by_id(proxy, "never-seen", "admin-secret")
     assert status == 404 and not PLACEHOLDER.search(body["error"]["message"])
@@ -99,14 +100,15 @@ async def test_restore_by_request_id_needs_the_admin_token(start_proxy) -> None:
 
 async def test_memory_store_keeps_maps_with_a_ttl(start_proxy) -> None:
     proxy = await start_proxy(redis_url="memory://", admin_token="t", ttl_seconds=60)
-    await proxy.client().chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "apples"}],
-        extra_headers={"X-Request-Id": "mem-1"})
+    raw = await proxy.client().chat.completions.with_raw_response.create(
+        model="m", messages=[{"role": "user", "content": "apples"}])
     from proxy.state import STATE
 
+    map_id = raw.headers["X-Request-Id"]  # no client id: one id for both
+    assert raw.headers["X-Proxy-Request-Id"] == map_id
     store = proxy.app[STATE].store
-    assert 59 < store.ttl_of("mem-1") <= 60
-    status, body = await restore_by_id(proxy, "mem-1", "t")
+    assert 59 < store.ttl_of(map_id) <= 60
+    status, body = await restore_by_id(proxy, map_id, "t")
     assert body == {"text": "apples then FRUIT_REGEX0"}
 
 

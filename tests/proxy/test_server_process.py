@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests.proxy.conftest import FRUITS, ROOT, FakeUpstream
 
@@ -63,7 +62,8 @@ async def test_server_process_round_trip_and_graceful_sigterm(upstream: FakeUpst
         assert answer.choices[0].message.content == "You said: apples and plums"
         assert "apples" not in upstream.all_received()
 
-        # A slow stream is open when SIGTERM arrives: it finishes, new connections are refused.
+        # A slow stream is open when SIGTERM arrives: it finishes; meanwhile the port stays
+        # open and /readyz says 503, so a load balancer moves traffic away.
         upstream.cuts = list(range(1, 60, 4))
         upstream.chunk_delay = 0.1
         stream = await client.chat.completions.create(
@@ -74,9 +74,10 @@ async def test_server_process_round_trip_and_graceful_sigterm(upstream: FakeUpst
             if len(pieces) == 2:
                 process.send_signal(signal.SIGTERM)
                 await asyncio.sleep(0.3)
-                with pytest.raises(aiohttp.ClientConnectionError):
-                    async with aiohttp.ClientSession() as session:
-                        await session.get(url + "/healthz")
+                async with aiohttp.ClientSession() as session, \
+                        session.get(url + "/readyz") as response:
+                    assert response.status == 503
+                    assert (await response.json())["checks"]["accepting"] is False
         assert "".join(pieces) == "You said: bananas and apples"
         assert await asyncio.wait_for(process.wait(), 10) == 0
     finally:
@@ -107,3 +108,57 @@ async def test_bad_config_stops_start_up_with_the_yaml_path(tmp_path: Path) -> N
     _, err = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 2
     assert "upstream.total_timeout_seconds" in err.decode()
+
+
+async def test_sigterm_with_ner_windows_queued_exits_within_the_grace(
+        upstream: FakeUpstream) -> None:
+    """Issue 11, item 7: a long NER queue, a stream that would outlast the grace, SIGTERM."""
+    grace = 4.0
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = await start_server(
+        "-c", str(ROOT / "config" / "default.yaml"), "-p", str(port),
+        "--upstream", upstream.url + "/v1",
+        env={"ANONYMIZE_PROXY_REDIS_URL": "memory://", "ANONYMIZE_PROXY_LOG_FORMAT": "json",
+             "ANONYMIZE_PROXY_SHUTDOWN_GRACE_SECONDS": str(grace)})
+    try:
+        await wait_healthy(url, process)
+        upstream.cuts = list(range(1, 400, 2))
+        upstream.chunk_delay = 0.1  # 20 s of stream: far longer than the grace
+        session = aiohttp.ClientSession()
+        stream = await session.post(url + "/v1/chat/completions", json={
+            "model": "m", "stream": True,
+            "messages": [{"role": "user", "content": "hello there " * 40}]})
+        first = await stream.content.readline()
+        assert first.startswith(b"data: ")
+        # Hundreds of NER windows queued (far more model time than the grace), nobody
+        # cancels them; small enough to be tokenized and queued well before SIGTERM.
+        heavy_text = " ".join(f"zq{i % 97}x wv{i % 89}k" for i in range(12_000))
+        heavy = asyncio.ensure_future(session.post(url + "/v1/chat/completions", json={
+            "model": "m", "messages": [{"role": "user", "content": heavy_text}]}))
+        await asyncio.sleep(2.0)
+        assert not heavy.done()
+        process.send_signal(signal.SIGTERM)
+        signalled = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.3)
+        async with session.get(url + "/readyz") as ready:  # the port is still open
+            assert ready.status == 503
+        rest = await asyncio.wait_for(stream.content.read(), grace + 5)
+        events = [line for line in rest.split(b"\n") if line.startswith(b"data: ")]
+        last = json.loads(events[-1][6:])
+        assert last["error"]["code"] == "shutting_down"
+        answer = await asyncio.wait_for(heavy, grace + 5)
+        assert answer.status == 503
+        assert (await answer.json())["error"]["code"] in ("anonymization_failed",
+                                                          "shutting_down")
+        assert await asyncio.wait_for(process.wait(), grace + 5) == 0
+        took = asyncio.get_running_loop().time() - signalled
+        # Within the grace (plus process exit); before the fix it ran the queue: > 60 s.
+        assert took < grace + 1.5, took
+        await session.close()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert len(upstream.received) == 1  # the stream's request; the heavy one never went up
+    assert "zq1x" not in upstream.all_received()
