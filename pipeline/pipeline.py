@@ -13,6 +13,7 @@ from typing import Any
 
 from pipeline.config import get_str_list, load_yaml, read_lines
 from pipeline.errors import ConfigError, PipelineError
+from pipeline.occurrences import OccurrenceFinder, OccurrenceRules
 from pipeline.offload import is_large
 from pipeline.placeholders import DEFAULT_FORMAT, PlaceholderFormat, digit_prefixes
 from pipeline.restore import deanonymize
@@ -22,7 +23,7 @@ from pipeline.stages import STAGE_KINDS, Stage
 _DIGITS = re.compile(r"\d+")
 
 # Top-level keys that belong to the proxy and other tools; the pipeline reads only its own.
-PIPELINE_KEYS = {"pipeline", "placeholder", "allow", "allow_file"}
+PIPELINE_KEYS = {"pipeline", "placeholder", "allow", "allow_file", "occurrences"}
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,12 @@ class Pipeline:
     """
 
     def __init__(self, stages: Sequence[Stage], placeholder: str = DEFAULT_FORMAT,
-                 allow: Iterable[str] = ()) -> None:
+                 allow: Iterable[str] = (), occurrences: OccurrenceRules | None = None) -> None:
         self.stages = list(stages)
         self.placeholder = PlaceholderFormat(placeholder)
         self.allow = frozenset(allow)
+        self.occurrences = occurrences if occurrences is not None else OccurrenceRules()
+        self._finder = OccurrenceFinder(self.occurrences)
         #: Called as ``on_stage_done(stage, seconds)`` after each stage of an async call, so a
         #: server can export per-stage latency without the library knowing about metrics.
         self.on_stage_done: Callable[[Stage, float], None] | None = None
@@ -77,7 +80,8 @@ class Pipeline:
             for index, raw in enumerate(stages_raw):
                 stages.append(build_stage(raw, index, Path(base_dir)))
             return cls(stages, config.get("placeholder", DEFAULT_FORMAT),
-                       allow=allowed_values(config, Path(base_dir)))
+                       allow=allowed_values(config, Path(base_dir)),
+                       occurrences=OccurrenceRules.from_config(config, Path(base_dir)))
         except BaseException:
             for stage in stages:
                 stage.close()
@@ -176,8 +180,26 @@ class Pipeline:
             return await asyncio.to_thread(self._replace, texts, spans, known)
         return self._replace(texts, spans, known)
 
+    def every_occurrence(self, texts: Sequence[str], spans: Sequence[list[Span]],
+                         known: Mapping[str, str] | None = None) -> list[list[Span]]:
+        """``spans`` plus every undetected occurrence of a detected or known value (and of
+        the parts of a detected name); see ``pipeline/occurrences.py``."""
+        if not self.occurrences.every:
+            return [list(s) for s in spans]
+        values: dict[str, str] = {}
+        for text, text_spans in zip(texts, spans, strict=True):
+            for span in text_spans:
+                values.setdefault(text[span.start : span.end], span.label)
+        for placeholder, original in (known or {}).items():
+            name = self.placeholder.name_of(placeholder)
+            if name is not None:
+                values.setdefault(original, name)
+        terms = self._finder.terms(values)
+        return self._finder.extend(texts, spans, terms, len(self.stages), self.allow)
+
     def _replace(self, texts: list[str], spans: list[list[Span]],
                  known: dict[str, str] | None = None) -> AnonymizeManyResult:
+        spans = self.every_occurrence(texts, spans, known)
         items = assign_placeholders(texts, spans, self.placeholder, known)
         by_value = {original: placeholder for placeholder, original in items.items()}
         out = []

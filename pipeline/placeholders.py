@@ -30,6 +30,13 @@ class PlaceholderFormat:
     def render(self, name: str, index: int) -> str:
         return f"{self.prefix}{name}{self.middle}{index}{self.suffix}"
 
+    def name_of(self, placeholder: str) -> str | None:
+        """The name a placeholder was rendered with (``PERSON3`` -> ``PERSON``), else None."""
+        whole = re.compile(re.escape(self.prefix) + r"(.+?)" + re.escape(self.middle) + r"(\d+)"
+                           + re.escape(self.suffix))
+        match = whole.fullmatch(placeholder)
+        return match.group(1) if match else None
+
     def next_index(self, name: str, used: Iterable[str]) -> int:
         """One past the highest index of ``name`` among the placeholders ``used`` (0 if none)."""
         whole = re.compile(re.escape(f"{self.prefix}{name}{self.middle}") + r"(\d+)"
