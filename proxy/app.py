@@ -11,6 +11,7 @@ from pipeline import Pipeline
 from proxy import health, routes_openai, routes_seed
 from proxy.client_request import LOG_FIELDS, REQUEST_ID, request_id_for
 from proxy.errors import ProxyError, internal_error, method_not_allowed, not_found, too_large
+from proxy.formats.base import ERROR_FORMAT
 from proxy.logs import log_event, log_request
 from proxy.metrics import Metrics, placeholder_labeler
 from proxy.settings import Settings
@@ -90,7 +91,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except ProxyError as exc:
-        response = exc.response()
+        fmt = request.get(ERROR_FORMAT)  # the route's API speaks its own error shape
+        response = exc.response() if fmt is None else fmt.error_response(exc)
         request[LOG_FIELDS]["error"] = exc.code
     except web.HTTPRequestEntityTooLarge:
         response = too_large(state.settings.max_body_bytes).response()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ from aiohttp import web
 
 from pipeline import AnonymizeManyResult, Pipeline
 from proxy.errors import anonymization_failed, store_unavailable
+from proxy.formats.base import RelayHook
 from proxy.logs import log_event
 from proxy.metrics import Metrics
 from proxy.settings import Settings
@@ -28,11 +29,26 @@ class ProxyState:
     metrics: Metrics
     label_of: Callable[[str], str]
     shutting_down: bool = False
+    # Upstreams of providers other than ``upstream``'s, by ``Provider.name``.
+    upstreams: dict[str, Upstream] = field(default_factory=dict)
+    # Layers that take part in every relayed request (proxy/formats/base.py ``RelayHook``),
+    # called after the route's format.
+    relay_hooks: list[RelayHook] = field(default_factory=list)
     extra_cleanup: list[Callable[[], None]] = field(default_factory=list)
 
+    def upstream_for(self, provider: str) -> Upstream:
+        """The upstream of a provider by name (``WireFormat.provider``)."""
+        if provider == self.upstream.provider.name:
+            return self.upstream
+        return self.upstreams[provider]
+
     async def anonymize(self, texts: Sequence[str],
-                        log_fields: dict[str, Any] | None = None) -> AnonymizeManyResult:
+                        log_fields: dict[str, Any] | None = None,
+                        known: Mapping[str, str] | None = None) -> AnonymizeManyResult:
         """All texts of one request in one call (one mapping); any failure -> 503.
+
+        ``known`` is an existing ``{placeholder: original}`` mapping to extend (its values
+        keep their placeholders; new ones get the next free index).
 
         The masked values' counts by label go to the metrics and, as ``entities``, into
         ``log_fields`` (the request's log line) when given.
@@ -44,7 +60,10 @@ class ProxyState:
         metrics = self.metrics
         start = time.perf_counter()
         try:
-            result = await self.pipeline.anonymize_many_async(texts)
+            if known:  # the pipeline's ``known=`` (conversations) only when there is one
+                result = await self.pipeline.anonymize_many_async(texts, known=known)
+            else:
+                result = await self.pipeline.anonymize_many_async(texts)
         except Exception as exc:  # fail closed whatever went wrong; log only the type
             log_event("pipeline_failed", error_type=type(exc).__name__)
             raise anonymization_failed() from None

@@ -13,11 +13,8 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from proxy.errors import ProxyError, upstream_timeout, upstream_unreachable
+from proxy.providers import OPENAI, Provider
 
-# Request headers passed to the provider (everything else, cookies and hop-by-hop included,
-# stays behind).
-FORWARD_REQUEST_HEADERS = ("authorization", "openai-organization", "openai-project",
-                           "openai-beta", "accept", "api-key")
 # Response headers passed back to the client.
 FORWARD_RESPONSE_PREFIXES = ("openai-", "x-ratelimit-", "anthropic-ratelimit-")
 FORWARD_RESPONSE_HEADERS = ("retry-after", "retry-after-ms")
@@ -27,9 +24,11 @@ class Upstream:
     """The provider's base URL and a shared, pooled HTTP session."""
 
     def __init__(self, base_url: str, *, connect: float, first_byte: float, total: float,
-                 api_key: str | None = None, pool_size: int = 256) -> None:
+                 api_key: str | None = None, pool_size: int = 256,
+                 provider: Provider = OPENAI) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
+        self.provider = provider
         self._timeout = aiohttp.ClientTimeout(total=total, connect=connect, sock_read=first_byte)
         self._pool_size = pool_size
         self._session: aiohttp.ClientSession | None = None
@@ -50,15 +49,8 @@ class Upstream:
         return self.base_url + path
 
     def headers(self, incoming: Mapping[str, str]) -> CIMultiDict[str]:
-        out: CIMultiDict[str] = CIMultiDict()
-        for name in FORWARD_REQUEST_HEADERS:
-            if name in incoming:
-                out[name] = incoming[name]
-        if self.api_key:
-            out.pop("api-key", None)
-            out["Authorization"] = f"Bearer {self.api_key}"
-        out["Content-Type"] = "application/json"
-        return out
+        """The provider's headers from the client's (its own key in egress mode)."""
+        return self.provider.headers(incoming, self.api_key)
 
     async def send(self, method: str, path: str, *, headers: Mapping[str, str],
                    query: Mapping[str, str] | None = None,

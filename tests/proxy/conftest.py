@@ -76,6 +76,7 @@ class FakeUpstream:
     async def record(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
         entry = {"path": request.path, "method": request.method,
+                 "query": request.query_string,
                  "headers": dict(request.headers), "raw": raw.decode("utf-8", "replace"),
                  "json": json.loads(raw) if raw else None}
         self.received.append(entry)

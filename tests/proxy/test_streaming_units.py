@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from proxy.formats.openai_stream import StreamRestorer
 from proxy.restoring import Restorer
-from proxy.streaming import SSEDecoder, StreamRestorer
+from proxy.streaming import SSEDecoder
 
 ITEMS = {"FRUIT_FLASH0": "apples", "FRUIT_FLASH1": "bananas", "FRUIT_FLASH10": "kiwis"}
 
