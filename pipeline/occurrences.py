@@ -9,9 +9,12 @@ spreading:
 - a value or name part shorter than ``min_length`` characters never spreads (``Li``, ``Jo``);
   one without letters needs ``min_digits_length`` (a house number ``12`` must not mask every
   ``12`` of a program);
-- a multi-word value spreads in any case (``jensen trump``), as does a single word that is no
-  everyday word (``nummelin``) when a ``common_words`` list says so (without one, single
+- a multi-word value spreads in any case (``jensen trump``); a single word that is no
+  everyday word (``Nummelin``) to any capitalized form (``NUMMELIN``, not ``nummelin``, so
+  ``Servlet`` leaves code alone) when a ``common_words`` list says so (without one, single
   words spread in their own case only);
+- a lone word of letters only spreads only when capitalized: a detector's lower-case or
+  all-caps find (``servlet``, ``FATAL``) is more often a slip than a name;
 - a single word of the ``common_words`` list (``Trump``, ``Smith``) spreads only in its own
   capitalized form; one of the first ``everyday_words`` lines of that list, the most frequent
   words (``Will``, ``May``, ``Hope``), moreover not at the start of a sentence (``Will you``);
@@ -96,6 +99,7 @@ class Term:
     label: str
     exact: bool
     mid_sentence: bool
+    capitalized: bool = False
 
 
 class OccurrenceFinder:
@@ -133,14 +137,16 @@ class OccurrenceFinder:
     def _single(self, word: str, label: str) -> Term | None:
         if not self._long_enough(word):
             return None
+        if word.isalpha() and (word.islower() or word.isupper()):
+            return None  # "servlet", "FATAL": a lone lower-case or all-caps word is no name
         common = self.rules.common_words
         lower = word.lower()
         if lower in common:
-            if not word[0].isupper():
-                return None  # a lower-case everyday word ("devil") never spreads
             return Term(word, label, exact=True, mid_sentence=lower in self.rules.everyday)
         # Without a word list nothing says a word is rare: it spreads in its own case only.
-        return Term(word, label, exact=not common, mid_sentence=False)
+        # A rare word spreads to capitalized forms only ("Servlet" leaves "servlet" alone).
+        return Term(word, label, exact=not common, mid_sentence=False,
+                    capitalized=word[0].isupper())
 
     def _long_enough(self, value: str) -> bool:
         if any(c.isalpha() for c in value):
@@ -180,6 +186,8 @@ class OccurrenceFinder:
             for term in group:
                 if term.exact and found != term.surface:
                     continue
+                if term.capitalized and not found[0].isupper():
+                    continue
                 if term.mid_sentence and starts_sentence(text, start):
                     continue
                 candidates.append(Span(start, end, term.label, stage))
@@ -200,6 +208,8 @@ class OccurrenceFinder:
             inside = {owner[pos] for pos in range(span.start, span.end)} - {-1}
             if any(spans[n].start < span.start or spans[n].end > span.end for n in inside):
                 continue  # it would cut a detected span
+            if any(spans[n].start == span.start and spans[n].end == span.end for n in inside):
+                continue  # detected there already
             for n in inside:
                 kept.pop(n, None)
             claimed[span.start : span.end] = b"\x01" * (span.end - span.start)
