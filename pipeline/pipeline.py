@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 import re
 import time
@@ -17,6 +19,7 @@ from pipeline.occurrences import OccurrenceFinder, OccurrenceRules
 from pipeline.offload import is_large
 from pipeline.placeholders import DEFAULT_FORMAT, PlaceholderFormat, digit_prefixes
 from pipeline.restore import deanonymize
+from pipeline.span_cache import SpanCache
 from pipeline.spans import Span, resolve_overlaps
 from pipeline.stages import STAGE_KINDS, Stage
 
@@ -58,6 +61,11 @@ class Pipeline:
         self.allow = frozenset(allow)
         self.occurrences = occurrences if occurrences is not None else OccurrenceRules()
         self._finder = OccurrenceFinder(self.occurrences)
+        #: What the detection results depend on (config and the files it names); keys the
+        #: span cache, so a changed config never reuses another's results.
+        self.identity = hashlib.sha256(
+            json.dumps([[type(s).__qualname__, s.index] for s in self.stages]
+                       + [placeholder, sorted(self.allow)]).encode()).hexdigest()
         #: Called as ``on_stage_done(stage, seconds)`` after each stage of an async call, so a
         #: server can export per-stage latency without the library knowing about metrics.
         self.on_stage_done: Callable[[Stage, float], None] | None = None
@@ -79,9 +87,11 @@ class Pipeline:
         try:
             for index, raw in enumerate(stages_raw):
                 stages.append(build_stage(raw, index, Path(base_dir)))
-            return cls(stages, config.get("placeholder", DEFAULT_FORMAT),
-                       allow=allowed_values(config, Path(base_dir)),
-                       occurrences=OccurrenceRules.from_config(config, Path(base_dir)))
+            pipeline = cls(stages, config.get("placeholder", DEFAULT_FORMAT),
+                           allow=allowed_values(config, Path(base_dir)),
+                           occurrences=OccurrenceRules.from_config(config, Path(base_dir)))
+            pipeline.identity = config_identity(config, Path(base_dir))
+            return pipeline
         except BaseException:
             for stage in stages:
                 stage.close()
@@ -97,10 +107,25 @@ class Pipeline:
         found = [stage.detect_many(texts) for stage in self.stages]
         return self._settle(texts, found)
 
-    async def analyze_many_async(self, texts: Sequence[str]) -> list[list[Span]]:
+    async def analyze_many_async(self, texts: Sequence[str],
+                                 cache: SpanCache | None = None) -> list[list[Span]]:
         """Stages with real async work (NER) start first; the cheap ones run meanwhile, inline
         (one task per stage would cost more than their work), or in one worker thread when
-        the texts are large."""
+        the texts are large. With a ``cache``, texts analyzed before are not analyzed again."""
+        if cache is None:
+            return await self._analyze_async(texts)
+        cached = await cache.lookup(texts)
+        missing = [i for i, spans in enumerate(cached) if spans is None]
+        if missing:
+            fresh = await self._analyze_async([texts[i] for i in missing])
+            for i, spans in zip(missing, fresh, strict=True):
+                cached[i] = spans
+            await cache.save([texts[i] for i in missing], fresh)
+        return [spans or [] for spans in cached]
+
+    async def _analyze_async(self, texts: Sequence[str]) -> list[list[Span]]:
+        if not texts:
+            return []
         slow = {i: asyncio.ensure_future(self._timed(stage, texts))
                 for i, stage in enumerate(self.stages) if _has_async_work(stage)}
         cheap = [i for i in range(len(self.stages)) if i not in slow]
@@ -171,11 +196,13 @@ class Pipeline:
         return AnonymizeResult(many.texts[0], many.items)
 
     async def anonymize_many_async(self, texts: Sequence[str],
-                                   known: Mapping[str, str] | None = None) -> AnonymizeManyResult:
-        """What the proxy calls: stages run concurrently, NER batches across requests."""
+                                   known: Mapping[str, str] | None = None, *,
+                                   cache: SpanCache | None = None) -> AnonymizeManyResult:
+        """What the proxy calls: stages run concurrently, NER batches across requests; with a
+        ``cache`` only texts not analyzed before are (every occurrence is found anyway)."""
         texts = _check_texts(texts)
         known = _check_known(known)
-        spans = await self.analyze_many_async(texts)
+        spans = await self.analyze_many_async(texts, cache)
         if sum(map(len, texts)) > 200_000:
             return await asyncio.to_thread(self._replace, texts, spans, known)
         return self._replace(texts, spans, known)
@@ -226,6 +253,39 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def config_identity(config: dict[str, Any], base_dir: Path) -> str:
+    """A digest of the config and of every file it names (keyword lists, patterns, models),
+    so a changed list or model is a new identity."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value, key=str):
+                walk(value[key])
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and 0 < len(value) < 4096:
+            path = Path(value).expanduser()
+            path = path if path.is_absolute() else base_dir / path
+            try:
+                if path.is_file():
+                    digest.update(str(path.stat().st_size).encode())
+                    with path.open("rb") as file:
+                        for block in iter(lambda: file.read(1 << 20), b""):
+                            digest.update(block)
+            except OSError:
+                pass
+
+    walk(config)
+    try:
+        from importlib.metadata import version
+        digest.update(version("anonymize-proxy").encode())  # the bundled model comes with it
+    except Exception:  # noqa: BLE001 - a source checkout without metadata
+        pass
+    return digest.hexdigest()
 
 
 def allowed_values(config: dict[str, Any], base_dir: Path) -> list[str]:
