@@ -8,10 +8,13 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pipeline import Pipeline
-from proxy import health, routes_openai, routes_seed
+from proxy import conversation, health, routes_openai, routes_seed
 from proxy.client_request import LOG_FIELDS, REQUEST_ID, request_id_for
+from proxy.conversation import derive_master
+from proxy.crypto import ItemCipher
 from proxy.errors import ProxyError, internal_error, method_not_allowed, not_found, too_large
 from proxy.formats.base import ERROR_FORMAT
+from proxy.kv import KeyValue
 from proxy.logs import log_event, log_request
 from proxy.metrics import Metrics, placeholder_labeler
 from proxy.settings import Settings
@@ -39,6 +42,10 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
                         total=settings.total_timeout_seconds, api_key=settings.upstream_key)
     state = ProxyState(settings=settings, pipeline=pipeline, store=store, upstream=upstream,
                        metrics=metrics, label_of=placeholder_labeler(pipeline))
+    if settings.conversations:
+        conversation.install(state, KeyValue(store), derive_master(settings.encryption_key),
+                             ItemCipher(settings.encryption_key) if settings.encryption_key
+                             else None)
 
     # The body limit is enforced by read_body (413 in OpenAI's shape); aiohttp's own limit
     # sits just above it so it never answers first.

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from pipeline import AnonymizeManyResult, Pipeline
+from pipeline.span_cache import SpanCache
 from proxy.errors import anonymization_failed, store_unavailable
 from proxy.formats.base import RelayHook
 from proxy.logs import log_event
@@ -44,11 +45,13 @@ class ProxyState:
 
     async def anonymize(self, texts: Sequence[str],
                         log_fields: dict[str, Any] | None = None,
-                        known: Mapping[str, str] | None = None) -> AnonymizeManyResult:
+                        known: Mapping[str, str] | None = None,
+                        cache: SpanCache | None = None) -> AnonymizeManyResult:
         """All texts of one request in one call (one mapping); any failure -> 503.
 
         ``known`` is an existing ``{placeholder: original}`` mapping to extend (its values
-        keep their placeholders; new ones get the next free index).
+        keep their placeholders; new ones get the next free index); ``cache`` holds detector
+        results of texts analyzed before.
 
         The masked values' counts by label go to the metrics and, as ``entities``, into
         ``log_fields`` (the request's log line) when given.
@@ -56,12 +59,13 @@ class ProxyState:
         if not texts:
             if log_fields is not None:
                 log_fields["entities"] = {}
-            return AnonymizeManyResult([], {})
+            return AnonymizeManyResult([], dict(known or {}))
         metrics = self.metrics
         start = time.perf_counter()
         try:
-            if known:  # the pipeline's ``known=`` (conversations) only when there is one
-                result = await self.pipeline.anonymize_many_async(texts, known=known)
+            if known or cache is not None:
+                result = await self.pipeline.anonymize_many_async(texts, known=known or None,
+                                                                  cache=cache)
             else:
                 result = await self.pipeline.anonymize_many_async(texts)
         except Exception as exc:  # fail closed whatever went wrong; log only the type
