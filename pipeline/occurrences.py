@@ -51,6 +51,7 @@ TITLES = frozenset({"dr", "mr", "mrs", "ms", "mx", "prof", "sir", "madam", "miss
 # spaces, quotes, brackets, list and heading marks.
 _LEAD_IN = set(" \t\"'“”‘’«»([{*_#>-•")
 _SENTENCE_ENDS = set(".!?…\n\r")
+_MEMO_ENTRIES = 100_000
 _PART_STRIP = ".,;:!?\"'()[]{}“”‘’«»"
 
 
@@ -107,12 +108,20 @@ class OccurrenceFinder:
 
     def __init__(self, rules: OccurrenceRules) -> None:
         self.rules = rules
+        # A conversation brings the same known values every turn: their terms are kept.
+        self._memo: dict[tuple[str, str], tuple[Term, ...]] = {}
 
     def terms(self, values: Mapping[str, str]) -> list[Term]:
         """Terms for ``{value: label}``: the values themselves plus name parts."""
         found: dict[tuple[str, bool], Term] = {}
+        memo = self._memo
+        if len(memo) > _MEMO_ENTRIES:
+            memo.clear()
         for value, label in values.items():
-            for term in self._terms_of(value.strip(), label):
+            terms = memo.get((value, label))
+            if terms is None:
+                terms = memo[(value, label)] = tuple(self._terms_of(value.strip(), label))
+            for term in terms:
                 found.setdefault((term.surface, term.exact), term)
         return list(found.values())
 

@@ -24,6 +24,7 @@ class PlaceholderFormat:
         self.template = template
         self.prefix, self.middle = head.split("{name}")
         self.suffix = tail
+        self._name_pattern: re.Pattern[str] | None = None
         if "{" in self.prefix + self.middle + self.suffix:
             raise ConfigError("placeholder", "only {name} and {index} may appear in braces")
 
@@ -32,9 +33,11 @@ class PlaceholderFormat:
 
     def name_of(self, placeholder: str) -> str | None:
         """The name a placeholder was rendered with (``PERSON3`` -> ``PERSON``), else None."""
-        whole = re.compile(re.escape(self.prefix) + r"(.+?)" + re.escape(self.middle) + r"(\d+)"
-                           + re.escape(self.suffix))
-        match = whole.fullmatch(placeholder)
+        if self._name_pattern is None:
+            self._name_pattern = re.compile(re.escape(self.prefix) + r"(.+?)"
+                                            + re.escape(self.middle) + r"(\d+)"
+                                            + re.escape(self.suffix))
+        match = self._name_pattern.fullmatch(placeholder)
         return match.group(1) if match else None
 
     def next_index(self, name: str, used: Iterable[str]) -> int:

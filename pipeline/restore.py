@@ -21,8 +21,28 @@ def placeholder_pattern(placeholders: Iterable[str]) -> re.Pattern[str]:
 
 
 def _compile(keys: frozenset[str]) -> re.Pattern[str]:
-    ordered = sorted(keys, key=lambda k: (-len(k), k))
-    return re.compile("|".join(map(re.escape, ordered)))
+    """The alternation as a trie (``PERSON(?:1(?:0)?|2)``): the same longest-first matches as
+    ``|``-joining the keys longest first, but a pattern a fraction as long, so a
+    conversation's hundreds of placeholders compile and scan several times faster."""
+    trie: dict[str, dict] = {}
+    for key in keys:
+        node = trie
+        for char in key:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return re.compile(_trie_pattern(trie))
+
+
+def _trie_pattern(node: dict[str, dict]) -> str:
+    ends_here = "" in node
+    branches = [re.escape(char) + _trie_pattern(child)
+                for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    if len(branches) == 1 and not ends_here:
+        return branches[0]
+    group = "(?:" + "|".join(branches) + ")"
+    return group + "?" if ends_here else group  # greedy: the longer key is tried first
 
 
 _cached_pattern = functools.lru_cache(maxsize=1024)(_compile)

@@ -100,3 +100,18 @@ def test_round_trip_is_exact_for_any_text(parts: list[str]) -> None:
 def test_round_trip_on_arbitrary_unicode(text: str) -> None:
     result = FRUIT_PIPELINE.anonymize(text)
     assert deanonymize(result.text, result.items) == text
+
+
+def test_the_trie_pattern_matches_like_a_longest_first_alternation() -> None:
+    import random
+    import re as regex
+
+    from pipeline.restore import placeholder_pattern
+
+    rng = random.Random(4)
+    names = ["A", "A1", "PERSON", "PERSON_", "EMAIL", "X"]
+    keys = {f"{rng.choice(names)}{rng.randrange(300)}" for _ in range(400)} | {"A", "A10"}
+    plain = regex.compile("|".join(map(regex.escape, sorted(keys, key=lambda k: (-len(k), k)))))
+    text = "".join(rng.choice([*keys, "0", "1", " ", "A", "PERSON", "_"]) for _ in range(5000))
+    assert ([m.span() for m in placeholder_pattern(keys).finditer(text)]
+            == [m.span() for m in plain.finditer(text)])
