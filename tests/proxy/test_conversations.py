@@ -211,3 +211,16 @@ async def test_a_stored_node_copied_under_another_key_is_not_used(
     # The swapped value does not decrypt under its new key: the text is anonymized afresh,
     # not replaced by the owner's.
     assert sent_messages(upstream)[0]["content"] == "Jensen Trump is fine."
+
+
+async def test_the_memory_store_keeps_conversations_too(start: Any,
+                                                         upstream: FakeUpstream) -> None:
+    proxy = await start(redis_url="memory://")
+    client = proxy.client()
+    messages = [{"role": "user", "content": "Nummelin wrote."}]
+    answer = await client.chat.completions.create(model="m", messages=messages)
+    messages += [{"role": "assistant", "content": answer.choices[0].message.content},
+                 {"role": "user", "content": "Ask Dr. Nummelin."}]
+    await client.chat.completions.create(model="m", messages=messages)
+    assert sent_messages(upstream)[0] == {"role": "user", "content": "Nummelin wrote."}
+    assert sent_messages(upstream)[2]["content"] == "Ask Dr. PERSON0."
