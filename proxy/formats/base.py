@@ -44,7 +44,7 @@ from proxy.restoring import Restorer
 from proxy.streaming import SSEEvent
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TextSlot:
     """One string of the request that the provider reads: ``container[key]``.
 

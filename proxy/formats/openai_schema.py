@@ -10,11 +10,13 @@ image URLs and base64 audio or files. Anything not listed here is refused with 4
 from __future__ import annotations
 
 from proxy.formats.schema import (
+    BASE64,
     BOOL,
     NUMBER,
     OPAQUE,
     TEXT,
     TOKEN,
+    URL,
     ListOf,
     MapOf,
     Obj,
@@ -24,15 +26,18 @@ from proxy.formats.schema import (
     Text,
 )
 
-DATA = Opaque(str)  # URLs, base64 data, developer-written descriptions
+DESCRIPTION = Opaque(str)  # a tool's or a schema's description: the developer's, not text
 
+_BREAKPOINT = {"prompt_cache_breakpoint": Obj({"mode": TOKEN, "ttl": TOKEN})}
 _PART = Tagged({
-    "text": Obj({"type": TOKEN, "text": TEXT}),
+    "text": Obj({"type": TOKEN, "text": TEXT, **_BREAKPOINT}),
     "refusal": Obj({"type": TOKEN, "refusal": TEXT}),
-    "image_url": Obj({"type": TOKEN, "image_url": Obj({"url": DATA, "detail": TOKEN})}),
-    "input_audio": Obj({"type": TOKEN, "input_audio": Obj({"data": DATA, "format": TOKEN})}),
-    "file": Obj({"type": TOKEN, "file": Obj({"file_data": DATA, "file_id": TOKEN,
-                                             "filename": TEXT})}),
+    "image_url": Obj({"type": TOKEN, "image_url": Obj({"url": URL, "detail": TOKEN}),
+                      **_BREAKPOINT}),
+    "input_audio": Obj({"type": TOKEN, "input_audio": Obj({"data": BASE64, "format": TOKEN}),
+                        **_BREAKPOINT}),
+    "file": Obj({"type": TOKEN, "file": Obj({"file_data": BASE64, "file_id": TOKEN,
+                                             "filename": TEXT}), **_BREAKPOINT}),
 }, code="invalid_content")
 
 CONTENT = OneOf(Text("invalid_content"), ListOf(_PART), code="invalid_content")
@@ -57,11 +62,11 @@ MESSAGE = Obj({
     "audio": Obj({"id": TOKEN}),
 }, code="invalid_messages")
 
-_FUNCTION = Obj({"name": TOKEN, "description": DATA, "parameters": OPAQUE, "strict": BOOL})
+_FUNCTION = Obj({"name": TOKEN, "description": DESCRIPTION, "parameters": OPAQUE, "strict": BOOL})
 
 _TOOL = Tagged({
     "function": Obj({"type": TOKEN, "function": _FUNCTION}),
-    "custom": Obj({"type": TOKEN, "custom": Obj({"name": TOKEN, "description": DATA,
+    "custom": Obj({"type": TOKEN, "custom": Obj({"name": TOKEN, "description": DESCRIPTION,
                                                  "format": OPAQUE})}),
 })
 
@@ -76,7 +81,7 @@ _RESPONSE_FORMAT = Tagged({
     "text": Obj({"type": TOKEN}),
     "json_object": Obj({"type": TOKEN}),
     "json_schema": Obj({"type": TOKEN, "json_schema": Obj({
-        "name": TOKEN, "description": DATA, "schema": OPAQUE, "strict": BOOL})}),
+        "name": TOKEN, "description": DESCRIPTION, "schema": OPAQUE, "strict": BOOL})}),
 })
 
 _STOP = OneOf(TEXT, ListOf(TEXT))
@@ -114,6 +119,9 @@ CHAT = Obj({
     "service_tier": TOKEN,
     "prompt_cache_key": TOKEN,
     "prompt_cache_retention": TOKEN,
+    "prompt_cache_options": Obj({"mode": TOKEN, "ttl": TOKEN}),
+    "moderation": Obj({"model": TOKEN, "policy": Obj({"input": Obj({"mode": TOKEN}),
+                                                      "output": Obj({"mode": TOKEN})})}),
     "safety_identifier": TOKEN,
     "web_search_options": Obj({
         "search_context_size": TOKEN,

@@ -27,6 +27,19 @@ from proxy.formats.base import TextSlot
 _TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/+=-]{0,255}")
 
 
+# Where a value sits, built as (parent, key) pairs as the walk goes and spelled out only for
+# an error (``messages[2].content``); keys are the schema's, or indices, never the request's.
+Where = tuple[Any, str | int] | None
+
+
+def describe(where: Where) -> str:
+    parts: list[str] = []
+    while where is not None:
+        where, key = where
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    return "".join(reversed(parts)).lstrip(".") or "the request body"
+
+
 class Shape(ABC):
     """What one JSON value may be; ``code`` is the error code when it is not."""
 
@@ -37,18 +50,18 @@ class Shape(ABC):
         """Whether ``value`` has this shape's JSON type (for ``OneOf``)."""
 
     @abstractmethod
-    def walk(self, holder: dict[str, Any] | list[Any], key: str | int, where: str,
+    def walk(self, holder: dict[str, Any] | list[Any], key: str | int, where: Where,
              out: list[TextSlot]) -> None:
         """Check ``holder[key]`` (never None) and append its text slots to ``out``."""
 
-    def refuse(self, where: str, expected: str) -> Exception:
-        return bad_request(f"{where} must be {expected}", self.code)
+    def refuse(self, where: Where, expected: str) -> Exception:
+        return bad_request(f"{describe(where)} must be {expected}", self.code)
 
 
 def find_texts(shape: Shape, body: dict[str, Any]) -> list[TextSlot]:
     """The text slots of ``body`` according to ``shape``; 400 at the first unknown value."""
     out: list[TextSlot] = []
-    shape.walk({"": body}, "", "the request body", out)
+    shape.walk({"": body}, "", None, out)
     return out
 
 
@@ -61,7 +74,7 @@ class Text(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, str)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         if not isinstance(holder[key], str):
             raise self.refuse(where, "a string")
         out.append(TextSlot(holder, key))
@@ -74,17 +87,34 @@ class Token(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, str)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         value = holder[key]
         if not isinstance(value, str) or not _TOKEN.fullmatch(value):
             raise self.refuse(where, "an identifier (letters, digits, _ . : / + = -)")
+
+
+class Pattern(Shape):
+    """A non-text string of a known form (a URL, base64 data): forwarded as it is, so it
+    must have that form; ``what`` names it in the error."""
+
+    def __init__(self, pattern: str, what: str) -> None:
+        self._pattern = re.compile(pattern)
+        self._what = what
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
+        value = holder[key]
+        if not isinstance(value, str) or not self._pattern.fullmatch(value):
+            raise self.refuse(where, self._what)
 
 
 class Number(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         if not self.accepts(holder[key]):
             raise self.refuse(where, "a number")
 
@@ -93,7 +123,7 @@ class Bool(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, bool)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         if not isinstance(holder[key], bool):
             raise self.refuse(where, "true or false")
 
@@ -108,7 +138,7 @@ class Opaque(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, self._types)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         if not isinstance(holder[key], self._types):
             raise self.refuse(where, "of another type")
 
@@ -119,22 +149,24 @@ class Obj(Shape):
     def __init__(self, fields: Mapping[str, Shape], code: str = "invalid_field") -> None:
         self.fields = dict(fields)
         self.code = code
+        self._walks = {name: shape.walk for name, shape in self.fields.items()}
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, dict)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         value = holder[key]
         if not isinstance(value, dict):
             raise self.refuse(where, "an object")
-        prefix = "" if where == "the request body" else where + "."
-        for name in value:
-            shape = self.fields.get(name)
-            if shape is None:
-                raise bad_request(f"{where} has a field this proxy does not know, so it cannot "
-                                  "tell whether it carries personal data", "unknown_field")
-            if value[name] is not None:
-                shape.walk(value, name, prefix + name, out)
+        walks = self._walks
+        for name, member in value.items():
+            walk = walks.get(name)
+            if walk is None:
+                raise bad_request(f"{describe(where)} has a field this proxy does not know, so "
+                                  "it cannot tell whether it carries personal data",
+                                  "unknown_field")
+            if member is not None:
+                walk(value, name, (where, name), out)
 
     def extended(self, **more: Shape) -> Obj:
         return Obj({**self.fields, **more}, self.code)
@@ -153,14 +185,14 @@ class Tagged(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, dict)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         value = holder[key]
         if not isinstance(value, dict):
             raise self.refuse(where, "an object")
         tag = value.get(self.tag, self.default)
         variant = self.variants.get(tag) if isinstance(tag, str) else None
         if variant is None:
-            raise bad_request(f"{where}.{self.tag} is not a type this proxy knows",
+            raise bad_request(f"{describe((where, self.tag))} is not a type this proxy knows",
                               "unknown_type")
         variant.walk(holder, key, where, out)
 
@@ -173,13 +205,13 @@ class ListOf(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, list)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         value = holder[key]
         if not isinstance(value, list):
             raise self.refuse(where, "a list")
         for i, item in enumerate(value):
             if item is not None:
-                self.item.walk(value, i, f"{where}[{i}]", out)
+                self.item.walk(value, i, (where, i), out)
 
 
 class MapOf(Shape):
@@ -193,16 +225,17 @@ class MapOf(Shape):
     def accepts(self, value: Any) -> bool:
         return isinstance(value, dict)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         value = holder[key]
         if not isinstance(value, dict):
             raise self.refuse(where, "an object")
         for name in value:
             if not _TOKEN.fullmatch(name):
-                raise bad_request(f"{where} has a key that is not an identifier",
+                raise bad_request(f"{describe(where)} has a key that is not an identifier",
                                   "invalid_field")
             if value[name] is not None:
-                self.value.walk(value, name, f"{where} (a value)", out)
+                # The key is the client's: the path names the map, never the key.
+                self.value.walk(value, name, (where, "(a value)"), out)
 
 
 class OneOf(Shape):
@@ -215,7 +248,7 @@ class OneOf(Shape):
     def accepts(self, value: Any) -> bool:
         return any(shape.accepts(value) for shape in self.shapes)
 
-    def walk(self, holder: Any, key: Any, where: str, out: list[TextSlot]) -> None:
+    def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         for shape in self.shapes:
             if shape.accepts(holder[key]):
                 shape.walk(holder, key, where, out)
@@ -223,6 +256,11 @@ class OneOf(Shape):
         raise self.refuse(where, "of another type")
 
 
+# A URL the provider fetches (or a data: URL): one token, no spaces; not anonymized, since
+# the provider needs it exact.
+URL = Pattern(r"(?:https?://|data:)[^\s]{1,}", "an http(s) or data: URL")
+# Base64, optionally as a data: URL (files are sent both ways).
+BASE64 = Pattern(r"(?:data:[^\s,]*,)?[A-Za-z0-9+/=\r\n]*", "base64 data")
 TEXT = Text()
 TOKEN = Token()
 NUMBER = Number()

@@ -3,12 +3,15 @@ non-text, or the request is refused with 400 and nothing is forwarded (issue 11,
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
 import aiohttp
+import openai
 import pytest
 
+from proxy.formats import openai_schema
 from tests.proxy.conftest import FakeUpstream, RunningProxy
 
 SECRET = "apples"  # the fruits pipeline masks it wherever it is text
@@ -130,3 +133,16 @@ async def test_azure_api_version_is_the_one_query_parameter_passed_on(
                query="?api-version=2024-10-21&note=zoe@example.org")
     await post(proxy, "/v1/chat/completions", chat(user()), query="?api-version=Zoe+Kowalski")
     assert [entry["query"] for entry in upstream.received] == ["api-version=2024-10-21", ""]
+
+
+@pytest.mark.parametrize("method,schema", [
+    ("chat.completions", "CHAT"), ("completions", "COMPLETIONS"), ("embeddings", "EMBEDDINGS")])
+def test_every_parameter_the_openai_sdk_sends_is_classified(method: str, schema: str) -> None:
+    """A parameter a new SDK adds would be refused (400) until someone decides whether it is
+    text: this names it first."""
+    resource = openai.OpenAI(api_key="x", base_url="http://127.0.0.1:1")
+    for part in method.split("."):
+        resource = getattr(resource, part)
+    sdk_params = set(inspect.signature(resource.create).parameters) - {
+        "extra_headers", "extra_query", "extra_body", "timeout"}
+    assert sdk_params - set(getattr(openai_schema, schema).fields) == set()
