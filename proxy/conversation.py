@@ -140,18 +140,21 @@ class Conversations(RelayHook):
         try:
             blobs = await self.kv.get_many(keys + ([record_key] if record_key else []))
             record = self._open(record_key, blobs.pop()) if record_key else None
-            prefix, known = await self._longest_prefix(keys, blobs)
+            opened: list[dict[str, Any] | None] = []
+            prefix, known = await self._longest_prefix(keys, blobs, opened)
         except StoreError as exc:
             self._store_failed("conversation_get", exc)
         if record is not None:
             known = _merge(known, _pairs(record.get("m")))
-        frozen = {}
+        frozen: dict[int, str] = {}
         for i in range(prefix):
-            node = self._open(keys[i], blobs[i])
-            frozen[i] = node["a"] if node else None
-        if any(v is None for v in frozen.values()):  # raced with an expiry: start afresh
-            prefix, frozen = 0, {}
-        exchange.frozen = {i: text for i, text in frozen.items() if text is not None}
+            node = opened[i] if i < len(opened) else self._open(keys[i], blobs[i])
+            text = node.get("a") if node else None
+            if not isinstance(text, str):  # unreadable: nothing of this prefix is trusted
+                prefix, frozen = 0, {}
+                break
+            frozen[i] = text
+        exchange.frozen = frozen
         turn = Turn(chain, keys, prefix, known, record_key)
         exchange.scratch[SCRATCH] = turn
         spans_secret = hmac.new(scope, b"spans", hashlib.sha256).digest()
@@ -160,14 +163,17 @@ class Conversations(RelayHook):
         exchange.request[LOG_FIELDS]["conversation"] = {"texts": len(texts), "known": prefix}
         return dict(known)
 
-    async def _longest_prefix(self, keys: list[str],
-                              blobs: list[bytes | None]) -> tuple[int, list[tuple[str, str]]]:
-        """How many leading texts were sent before, and the mapping after them."""
+    async def _longest_prefix(self, keys: list[str], blobs: list[bytes | None],
+                              opened: list[dict[str, Any] | None],
+                              ) -> tuple[int, list[tuple[str, str]]]:
+        """How many leading texts were sent before, and the mapping after them; ``opened``
+        gets the decrypted nodes of the stored prefix."""
         prefix = 0
         while prefix < len(blobs) and blobs[prefix] is not None:
             prefix += 1
+        opened.extend(self._open(keys[i], blobs[i]) for i in range(prefix))
         while prefix > 0:
-            node = self._open(keys[prefix - 1], blobs[prefix - 1])
+            node = opened[prefix - 1]
             if node is not None:
                 items = _pairs(node.get("m")) if "m" in node else None
                 if items is None:
