@@ -103,3 +103,15 @@ def test_redis_store(tmp_path: Path) -> None:
     assert not result["missing"]
     assert result["round_trips"]["round_trips_per_request"] >= 1
     assert {"direct", "rules + redis", "rules + memory"} == set(result["variants"])
+
+
+def test_conversation(tmp_path: Path) -> None:
+    result = run_quick("conversation", tmp_path)
+    assert all(positive(v) for v in result["history_kb"].values())
+    assert result["stable_prefix_share"] == 1.0
+    assert all(trips >= 2 for trips in result["store_trips_per_turn"].values())
+
+
+def test_long_prompt(tmp_path: Path) -> None:
+    result = run_quick("long_prompt", tmp_path)
+    assert positive(result["bare_model_kb_per_s"]) and positive(result["pipeline_kb_per_s"])
