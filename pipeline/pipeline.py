@@ -197,15 +197,19 @@ class Pipeline:
 
     async def anonymize_many_async(self, texts: Sequence[str],
                                    known: Mapping[str, str] | None = None, *,
-                                   cache: SpanCache | None = None) -> AnonymizeManyResult:
+                                   cache: SpanCache | None = None,
+                                   context: Sequence[str] = ()) -> AnonymizeManyResult:
         """What the proxy calls: stages run concurrently, NER batches across requests; with a
-        ``cache`` only texts not analyzed before are (every occurrence is found anyway)."""
+        ``cache`` only texts not analyzed before are (every occurrence is found anyway).
+        ``context`` are texts sent before in the forms the reader has (a conversation's
+        earlier turns): not anonymized, but a placeholder they spell out is never given."""
         texts = _check_texts(texts)
         known = _check_known(known)
         spans = await self.analyze_many_async(texts, cache)
+        context = _check_texts(context)
         if sum(map(len, texts)) > 200_000:
-            return await asyncio.to_thread(self._replace, texts, spans, known)
-        return self._replace(texts, spans, known)
+            return await asyncio.to_thread(self._replace, texts, spans, known, context)
+        return self._replace(texts, spans, known, context)
 
     def every_occurrence(self, texts: Sequence[str], spans: Sequence[list[Span]],
                          known: Mapping[str, str] | None = None) -> list[list[Span]]:
@@ -225,9 +229,10 @@ class Pipeline:
         return self._finder.extend(texts, spans, terms, len(self.stages), self.allow)
 
     def _replace(self, texts: list[str], spans: list[list[Span]],
-                 known: dict[str, str] | None = None) -> AnonymizeManyResult:
+                 known: dict[str, str] | None = None,
+                 context: Sequence[str] = ()) -> AnonymizeManyResult:
         spans = self.every_occurrence(texts, spans, known)
-        items = assign_placeholders(texts, spans, self.placeholder, known)
+        items = assign_placeholders(texts, spans, self.placeholder, known, context)
         by_value = {original: placeholder for placeholder, original in items.items()}
         out = []
         for text, text_spans in zip(texts, spans, strict=True):
@@ -309,7 +314,7 @@ def build_stage(raw: Any, index: int, base_dir: Path) -> Stage:
 
 def assign_placeholders(
     texts: Sequence[str], spans: Sequence[Sequence[Span]], fmt: PlaceholderFormat,
-    known: Mapping[str, str] | None = None,
+    known: Mapping[str, str] | None = None, context: Sequence[str] = (),
 ) -> dict[str, str]:
     """``{placeholder: original}`` in order of first appearance; one placeholder per value.
 
@@ -345,7 +350,7 @@ def assign_placeholders(
         if value in known_by_value:
             continue
         if name not in taken:
-            taken[name] = fmt.taken_indexes(name, texts)
+            taken[name] = fmt.taken_indexes(name, [*texts, *context])
             counters[name] = fmt.next_index(name, known)
         index = counters[name]
         # Two names can render alike ("A" 10 and "A1" 0): a placeholder is never given twice.

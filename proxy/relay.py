@@ -59,7 +59,8 @@ async def relay(request: web.Request, fmt: WireFormat, upstream_path: str) -> we
     # Frozen slots go as the provider already has them; only the others are anonymized.
     fresh = [slot for i, slot in enumerate(exchange.slots) if i not in exchange.frozen]
     result = await state.anonymize([slot.get() for slot in fresh], request[LOG_FIELDS],
-                                   known=exchange.known, cache=exchange.span_cache)
+                                   known=exchange.known, cache=exchange.span_cache,
+                                   context=list(exchange.frozen.values()))
     for slot, text in zip(fresh, result.texts, strict=True):
         slot.set(text)
     for i, text in exchange.frozen.items():

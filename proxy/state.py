@@ -46,12 +46,14 @@ class ProxyState:
     async def anonymize(self, texts: Sequence[str],
                         log_fields: dict[str, Any] | None = None,
                         known: Mapping[str, str] | None = None,
-                        cache: SpanCache | None = None) -> AnonymizeManyResult:
+                        cache: SpanCache | None = None,
+                        context: Sequence[str] = ()) -> AnonymizeManyResult:
         """All texts of one request in one call (one mapping); any failure -> 503.
 
         ``known`` is an existing ``{placeholder: original}`` mapping to extend (its values
         keep their placeholders; new ones get the next free index); ``cache`` holds detector
-        results of texts analyzed before.
+        results of texts analyzed before; ``context`` are texts sent before as they are
+        (their literal placeholder-like strings stay reserved).
 
         The masked values' counts by label go to the metrics and, as ``entities``, into
         ``log_fields`` (the request's log line) when given.
@@ -63,9 +65,9 @@ class ProxyState:
         metrics = self.metrics
         start = time.perf_counter()
         try:
-            if known or cache is not None:
+            if known or cache is not None or context:
                 result = await self.pipeline.anonymize_many_async(texts, known=known or None,
-                                                                  cache=cache)
+                                                                  cache=cache, context=context)
             else:
                 result = await self.pipeline.anonymize_many_async(texts)
         except Exception as exc:  # fail closed whatever went wrong; log only the type

@@ -224,3 +224,19 @@ async def test_the_memory_store_keeps_conversations_too(start: Any,
     await client.chat.completions.create(model="m", messages=messages)
     assert sent_messages(upstream)[0] == {"role": "user", "content": "Nummelin wrote."}
     assert sent_messages(upstream)[2]["content"] == "Ask Dr. PERSON0."
+
+
+async def test_a_placeholder_spelled_out_in_an_earlier_turn_is_never_given(
+        start: Any, upstream: FakeUpstream) -> None:
+    proxy = await start()
+    client = proxy.client()
+    messages = [{"role": "user", "content": "Dr. Jensen Trump says PERSON1 is a ticket id."}]
+    upstream.answer_text = lambda body: "Noted."  # type: ignore[method-assign]
+    answer = await client.chat.completions.create(model="m", messages=messages)
+    # Turn 2's new texts do not spell PERSON1 out: only turn 1's (sent as before) does.
+    messages += [{"role": "assistant", "content": answer.choices[0].message.content},
+                 {"role": "user", "content": "Ask Dr. Nummelin about it."}]
+    upstream.answer_text = lambda body: "PERSON1 and PERSON2"  # type: ignore[method-assign]
+    got = await client.chat.completions.create(model="m", messages=messages)
+    # PERSON1 stays the user's own ticket id; the new name got PERSON2.
+    assert got.choices[0].message.content == "PERSON1 and Nummelin"
