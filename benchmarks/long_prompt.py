@@ -51,7 +51,7 @@ def bare_model_seconds(stage: NerStage, text: str) -> float:
 
 
 def run(quick: bool, kb: int) -> dict[str, Any]:
-    kb = 32 if quick else kb
+    kb = 12 if quick else kb
     rounds = 1 if quick else 3
     text = long_text(kb)
     size_kb = len(text.encode()) / 1024

@@ -124,6 +124,10 @@ class Conversations(RelayHook):
     # -- before anonymization ------------------------------------------------------------
 
     async def known_mapping(self, exchange: Exchange) -> Mapping[str, str]:
+        if exchange.known:
+            # The format found the conversation itself (Responses' previous_response_id): two
+            # mappings for one request could give one placeholder two values. Step aside.
+            return {}
         headers = exchange.request.headers
         conversation_id = headers.get(HEADER)
         if conversation_id is not None and not _SANE_ID.fullmatch(conversation_id):

@@ -240,3 +240,18 @@ async def test_a_placeholder_spelled_out_in_an_earlier_turn_is_never_given(
     got = await client.chat.completions.create(model="m", messages=messages)
     # PERSON1 stays the user's own ticket id; the new name got PERSON2.
     assert got.choices[0].message.content == "PERSON1 and Nummelin"
+
+
+async def test_the_layer_steps_aside_when_the_format_supplies_the_mapping(start: Any) -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from proxy.formats.base import Exchange, TextSlot
+
+    proxy = await start()
+    hook = proxy.app[STATE].relay_hooks[0]
+    body = {"input": "Dr. Jensen Trump"}
+    exchange = Exchange(make_mocked_request("POST", "/v1/responses"), body,
+                        [TextSlot(body, "input")], known={"PERSON0": "Jensen Trump"})
+    assert await hook.known_mapping(exchange) == {}
+    assert exchange.frozen == {} and exchange.span_cache is None
+    await hook.anonymized(exchange)  # nothing of its own to store
