@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from proxy.formats.openai_stream import StreamRestorer
+from proxy.errors import upstream_unreachable
+from proxy.formats.openai_stream import OpenAIStream, StreamRestorer
 from proxy.restoring import Restorer
-from proxy.streaming import SSEDecoder
+from proxy.streaming import SSEDecoder, SSEEvent
 
 ITEMS = {"FRUIT_FLASH0": "apples", "FRUIT_FLASH1": "bananas", "FRUIT_FLASH10": "kiwis"}
 
@@ -120,3 +121,15 @@ def test_completion_text_choices() -> None:
     out = stream.chunk({"choices": [{"index": 0, "text": "FRUIT_FLAS", "finish_reason": None}]})
     out += stream.chunk({"choices": [{"index": 0, "text": "H1", "finish_reason": "length"}]})
     assert "".join(c["choices"][0]["text"] for c in out) == "bananas"
+
+
+def test_translator_flushes_held_tails_before_done_and_only_once() -> None:
+    stream = OpenAIStream(Restorer(ITEMS, label_of))
+    first = stream.feed(SSEEvent([], json.dumps(chunk(content="I like FRUIT_FLASH1"))))
+    assert b"FRUIT" not in b"".join(first)  # FRUIT_FLASH1 may still become FRUIT_FLASH10: held
+    done = stream.feed(SSEEvent([], "[DONE]"))
+    assert stream.finished
+    assert b"bananas" in done[0] and done[-1] == b"data: [DONE]\n\n"
+    assert stream.end() == []  # already flushed at [DONE]
+    error = json.loads(stream.error_event(upstream_unreachable())[len(b"data: "):])
+    assert error["error"]["code"] == "upstream_unreachable"

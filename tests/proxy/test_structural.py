@@ -146,3 +146,12 @@ def test_every_parameter_the_openai_sdk_sends_is_classified(method: str, schema:
     sdk_params = set(inspect.signature(resource.create).parameters) - {
         "extra_headers", "extra_query", "extra_body", "timeout"}
     assert sdk_params - set(getattr(openai_schema, schema).fields) == set()
+
+
+async def test_the_error_names_the_place_by_the_apis_own_keys(
+        proxy: RunningProxy, upstream: FakeUpstream) -> None:
+    body = chat(user(), {"role": "assistant", "tool_calls": [f"call {SECRET}"]})
+    status, error = await post(proxy, "/v1/chat/completions", body)
+    assert status == 400
+    assert error["error"]["message"] == "messages[1].tool_calls[0] must be an object"
+    assert error["error"]["code"] == "invalid_tool_calls"
