@@ -145,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--json", action="store_true", help="print figures as JSON")
+    parser.add_argument("--every-occurrence", action="store_true",
+                        help="also score the spans after every-occurrence spreading "
+                             "(Pipeline.every_occurrence, one text a call)")
     args = parser.parse_args(argv)
     data = Path(args.data) if args.data else default_data()
     if not data.is_file():
@@ -154,7 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("no texts to score")
     with Pipeline.from_yaml(args.config) as pipeline:
         run = measure(pipeline, [row["text"] for row in rows], args.concurrency)
-    figures = score(rows, run.pop("found"))
+        found = run.pop("found")
+        spread = ([pipeline.every_occurrence([row["text"]], [spans])[0]
+                   for row, spans in zip(rows, found, strict=True)]
+                  if args.every_occurrence else None)
+    figures = score(rows, found)
+    if spread is not None:
+        figures["every_occurrence"] = score(rows, spread)
     report = {"config": args.config, "data": str(data), "texts": len(rows),
               "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
               **run, **figures}
@@ -179,6 +188,14 @@ def render(report: dict[str, Any]) -> str:
     lines.append(f"speed: {report['texts_per_s']:.1f} texts/s one at a time, "
                  f"{report['texts_per_s_concurrent']:.1f} texts/s with "
                  f"{report['concurrency']} concurrent calls")
+    if "every_occurrence" in report:
+        spread = report["every_occurrence"]["overall"]
+        lines.append(f"every occurrence: found {spread['detected']}  recall "
+                     f"{pct(spread['recall'])}  prec. {pct(spread['precision'])}  F1 "
+                     f"{pct(spread['f1'])}  leak {pct(spread['leak'])}")
+        for label, f in report["every_occurrence"]["per_label"].items():
+            lines.append(f"  {label:<12}{f['gold']:>6}{f['detected']:>7}  {pct(f['recall'])}  "
+                         f"{pct(f['precision'])}  {pct(f['f1'])}  {pct(f['leak'])}")
     if report["texts_differing_async"]:
         lines.append(f"WARNING: {report['texts_differing_async']} texts got other spans with "
                      "concurrent calls than one at a time")

@@ -25,6 +25,8 @@ BENCHMARKS = {
     "ner_variants": "3. NER model builds, threads, batch (bare ONNX Runtime)",
     "keywords": "4. Keyword stage at 10,000 keywords",
     "redis_store": "5. Redis map write",
+    "conversation": "6. A 30-turn agent conversation (added latency per turn, stable prefix)",
+    "long_prompt": "7. Long prompt kB/s against the bare model",
     "responses_route": "8. Responses route beside the chat route (added latency, TTFT)",
     "batch": "9. Batch anonymization (against Presidio's batch engines; Spark local[2])",
     "anthropic_route": "10. Anthropic /v1/messages beside /v1/chat/completions",

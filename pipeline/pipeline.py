@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 import re
 import time
@@ -13,16 +15,18 @@ from typing import Any
 
 from pipeline.config import check_keys, get_str_list, load_yaml, read_lines
 from pipeline.errors import ConfigError, PipelineError
+from pipeline.occurrences import OccurrenceFinder, OccurrenceRules
 from pipeline.offload import is_large
 from pipeline.placeholders import DEFAULT_FORMAT, PlaceholderFormat, digit_prefixes
-from pipeline.restore import deanonymize
+from pipeline.restore import placeholder_pattern
+from pipeline.span_cache import SpanCache
 from pipeline.spans import Span, resolve_overlaps
 from pipeline.stages import STAGE_KINDS, Stage
 
 _DIGITS = re.compile(r"\d+")
 
 # The top-level keys the pipeline reads.
-PIPELINE_KEYS = frozenset({"pipeline", "placeholder", "allow", "allow_file"})
+PIPELINE_KEYS = frozenset({"pipeline", "placeholder", "allow", "allow_file", "occurrences"})
 # Top-level sections that belong to the proxy (``proxy.settings.SECTIONS``; a test keeps the
 # two equal). The library accepts and ignores them; any other top-level key is a typo
 # (``alow:``, ``auht:``) and an error, as in every other part of the config.
@@ -55,10 +59,17 @@ class Pipeline:
     """
 
     def __init__(self, stages: Sequence[Stage], placeholder: str = DEFAULT_FORMAT,
-                 allow: Iterable[str] = ()) -> None:
+                 allow: Iterable[str] = (), occurrences: OccurrenceRules | None = None) -> None:
         self.stages = list(stages)
         self.placeholder = PlaceholderFormat(placeholder)
         self.allow = frozenset(allow)
+        self.occurrences = occurrences if occurrences is not None else OccurrenceRules()
+        self._finder = OccurrenceFinder(self.occurrences)
+        #: What the detection results depend on (config and the files it names); keys the
+        #: span cache, so a changed config never reuses another's results.
+        self.identity = hashlib.sha256(
+            json.dumps([[type(s).__qualname__, s.index] for s in self.stages]
+                       + [placeholder, sorted(self.allow)]).encode()).hexdigest()
         #: Called as ``on_stage_done(stage, seconds)`` after each stage of an async call, so a
         #: server can export per-stage latency without the library knowing about metrics.
         self.on_stage_done: Callable[[Stage, float], None] | None = None
@@ -83,8 +94,11 @@ class Pipeline:
         try:
             for index, raw in enumerate(stages_raw):
                 stages.append(build_stage(raw, index, Path(base_dir)))
-            return cls(stages, config.get("placeholder", DEFAULT_FORMAT),
-                       allow=allowed_values(config, Path(base_dir)))
+            pipeline = cls(stages, config.get("placeholder", DEFAULT_FORMAT),
+                           allow=allowed_values(config, Path(base_dir)),
+                           occurrences=OccurrenceRules.from_config(config, Path(base_dir)))
+            pipeline.identity = config_identity(config, Path(base_dir))
+            return pipeline
         except BaseException:
             for stage in stages:
                 stage.close()
@@ -100,10 +114,25 @@ class Pipeline:
         found = [stage.detect_many(texts) for stage in self.stages]
         return self._settle(texts, found)
 
-    async def analyze_many_async(self, texts: Sequence[str]) -> list[list[Span]]:
+    async def analyze_many_async(self, texts: Sequence[str],
+                                 cache: SpanCache | None = None) -> list[list[Span]]:
         """Stages with real async work (NER) start first; the cheap ones run meanwhile, inline
         (one task per stage would cost more than their work), or in one worker thread when
-        the texts are large."""
+        the texts are large. With a ``cache``, texts analyzed before are not analyzed again."""
+        if cache is None:
+            return await self._analyze_async(texts)
+        cached = await cache.lookup(texts)
+        missing = [i for i, spans in enumerate(cached) if spans is None]
+        if missing:
+            fresh = await self._analyze_async([texts[i] for i in missing])
+            for i, spans in zip(missing, fresh, strict=True):
+                cached[i] = spans
+            await cache.save([texts[i] for i in missing], fresh)
+        return [spans or [] for spans in cached]
+
+    async def _analyze_async(self, texts: Sequence[str]) -> list[list[Span]]:
+        if not texts:
+            return []
         slow = {i: asyncio.ensure_future(self._timed(stage, texts))
                 for i, stage in enumerate(self.stages) if _has_async_work(stage)}
         cheap = [i for i in range(len(self.stages)) if i not in slow]
@@ -174,18 +203,43 @@ class Pipeline:
         return AnonymizeResult(many.texts[0], many.items)
 
     async def anonymize_many_async(self, texts: Sequence[str],
-                                   known: Mapping[str, str] | None = None) -> AnonymizeManyResult:
-        """What the proxy calls: stages run concurrently, NER batches across requests."""
+                                   known: Mapping[str, str] | None = None, *,
+                                   cache: SpanCache | None = None,
+                                   context: Sequence[str] = ()) -> AnonymizeManyResult:
+        """What the proxy calls: stages run concurrently, NER batches across requests; with a
+        ``cache`` only texts not analyzed before are (every occurrence is found anyway).
+        ``context`` are texts sent before in the forms the reader has (a conversation's
+        earlier turns): not anonymized, but a placeholder they spell out is never given."""
         texts = _check_texts(texts)
         known = _check_known(known)
-        spans = await self.analyze_many_async(texts)
+        spans = await self.analyze_many_async(texts, cache)
+        context = _check_texts(context)
         if sum(map(len, texts)) > 200_000:
-            return await asyncio.to_thread(self._replace, texts, spans, known)
-        return self._replace(texts, spans, known)
+            return await asyncio.to_thread(self._replace, texts, spans, known, context)
+        return self._replace(texts, spans, known, context)
+
+    def every_occurrence(self, texts: Sequence[str], spans: Sequence[list[Span]],
+                         known: Mapping[str, str] | None = None) -> list[list[Span]]:
+        """``spans`` plus every undetected occurrence of a detected or known value (and of
+        the parts of a detected name); see ``pipeline/occurrences.py``."""
+        if not self.occurrences.every:
+            return [list(s) for s in spans]
+        values: dict[str, str] = {}
+        for text, text_spans in zip(texts, spans, strict=True):
+            for span in text_spans:
+                values.setdefault(text[span.start : span.end], span.label)
+        for placeholder, original in (known or {}).items():
+            name = self.placeholder.name_of(placeholder)
+            if name is not None:
+                values.setdefault(original, name)
+        terms = self._finder.terms(values)
+        return self._finder.extend(texts, spans, terms, len(self.stages), self.allow)
 
     def _replace(self, texts: list[str], spans: list[list[Span]],
-                 known: dict[str, str] | None = None) -> AnonymizeManyResult:
-        items = assign_placeholders(texts, spans, self.placeholder, known)
+                 known: dict[str, str] | None = None,
+                 context: Sequence[str] = ()) -> AnonymizeManyResult:
+        spans = self.every_occurrence(texts, spans, known)
+        items = assign_placeholders(texts, spans, self.placeholder, known, context)
         by_value = {original: placeholder for placeholder, original in items.items()}
         out = []
         for text, text_spans in zip(texts, spans, strict=True):
@@ -196,10 +250,9 @@ class Pipeline:
                 pos = span.end
             pieces.append(text[pos:])
             out.append("".join(pieces))
-        for original, anonymized in zip(texts, out, strict=True):
-            if deanonymize(anonymized, items) != original:
-                # Unreachable with sane stage names; refusing beats returning a lossy mapping.
-                raise PipelineError("placeholders would be ambiguous in this text; not anonymized")
+        if not round_trips(texts, out, items):
+            # Unreachable with sane stage names; refusing beats returning a lossy mapping.
+            raise PipelineError("placeholders would be ambiguous in this text; not anonymized")
         return AnonymizeManyResult(out, items)
 
     def close(self) -> None:
@@ -211,6 +264,39 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def config_identity(config: dict[str, Any], base_dir: Path) -> str:
+    """A digest of the config and of every file it names (keyword lists, patterns, models),
+    so a changed list or model is a new identity."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value, key=str):
+                walk(value[key])
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and 0 < len(value) < 4096:
+            path = Path(value).expanduser()
+            path = path if path.is_absolute() else base_dir / path
+            try:
+                if path.is_file():
+                    digest.update(str(path.stat().st_size).encode())
+                    with path.open("rb") as file:
+                        for block in iter(lambda: file.read(1 << 20), b""):
+                            digest.update(block)
+            except OSError:
+                pass
+
+    walk(config)
+    try:
+        from importlib.metadata import version
+        digest.update(version("anonymize-proxy").encode())  # the bundled model comes with it
+    except Exception:  # noqa: BLE001 - a source checkout without metadata
+        pass
+    return digest.hexdigest()
 
 
 def allowed_values(config: dict[str, Any], base_dir: Path) -> list[str]:
@@ -235,7 +321,7 @@ def build_stage(raw: Any, index: int, base_dir: Path) -> Stage:
 
 def assign_placeholders(
     texts: Sequence[str], spans: Sequence[Sequence[Span]], fmt: PlaceholderFormat,
-    known: Mapping[str, str] | None = None,
+    known: Mapping[str, str] | None = None, context: Sequence[str] = (),
 ) -> dict[str, str]:
     """``{placeholder: original}`` in order of first appearance; one placeholder per value.
 
@@ -271,7 +357,7 @@ def assign_placeholders(
         if value in known_by_value:
             continue
         if name not in taken:
-            taken[name] = fmt.taken_indexes(name, texts)
+            taken[name] = fmt.taken_indexes(name, [*texts, *context])
             counters[name] = fmt.next_index(name, known)
         index = counters[name]
         # Two names can render alike ("A" 10 and "A1" 0): a placeholder is never given twice.
@@ -283,6 +369,30 @@ def assign_placeholders(
             taken[name].update(digit_prefixes(str(index) + digits))
         items[fmt.render(name, index)] = value
     return items
+
+
+# Below this many (placeholders x characters) the check first keeps only the placeholders that
+# occur: a conversation's mapping grows to hundreds of values while a turn's new text is small.
+_FILTER_WORK = 200_000_000
+
+
+def round_trips(originals: Sequence[str], anonymized: Sequence[str],
+                items: Mapping[str, str]) -> bool:
+    """``deanonymize(anonymized[i], items) == originals[i]`` for every i, with one pattern.
+
+    A placeholder that occurs in no anonymized text cannot change any of them, so only the
+    ones that occur are compiled (same result, a fraction of the cost for a long mapping).
+    """
+    if not items:
+        return list(originals) == list(anonymized)
+    check: Mapping[str, str] = items
+    if len(items) * sum(map(len, anonymized)) <= _FILTER_WORK:
+        check = {p: v for p, v in items.items() if any(p in text for text in anonymized)}
+    if not check:
+        return list(originals) == list(anonymized)
+    pattern = placeholder_pattern(check)
+    return all(pattern.sub(lambda m: check[m.group()], text) == original
+               for original, text in zip(originals, anonymized, strict=True))
 
 
 def _has_async_work(stage: Stage) -> bool:

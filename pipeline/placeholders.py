@@ -24,11 +24,21 @@ class PlaceholderFormat:
         self.template = template
         self.prefix, self.middle = head.split("{name}")
         self.suffix = tail
+        self._name_pattern: re.Pattern[str] | None = None
         if "{" in self.prefix + self.middle + self.suffix:
             raise ConfigError("placeholder", "only {name} and {index} may appear in braces")
 
     def render(self, name: str, index: int) -> str:
         return f"{self.prefix}{name}{self.middle}{index}{self.suffix}"
+
+    def name_of(self, placeholder: str) -> str | None:
+        """The name a placeholder was rendered with (``PERSON3`` -> ``PERSON``), else None."""
+        if self._name_pattern is None:
+            self._name_pattern = re.compile(re.escape(self.prefix) + r"(.+?)"
+                                            + re.escape(self.middle) + r"(\d+)"
+                                            + re.escape(self.suffix))
+        match = self._name_pattern.fullmatch(placeholder)
+        return match.group(1) if match else None
 
     def next_index(self, name: str, used: Iterable[str]) -> int:
         """One past the highest index of ``name`` among the placeholders ``used`` (0 if none)."""

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from pipeline import Pipeline
 from proxy import (
+    conversation,
     health,
     routes_anthropic,
     routes_conversations,
@@ -19,8 +20,11 @@ from proxy import (
     routes_seed,
 )
 from proxy.client_request import LOG_FIELDS, MAP_ID, REQUEST_ID, request_ids
+from proxy.conversation import derive_master
+from proxy.crypto import ItemCipher
 from proxy.errors import ProxyError, internal_error, method_not_allowed, not_found, too_large
 from proxy.formats.base import ERROR_FORMAT
+from proxy.kv import KeyValue
 from proxy.logs import log_event, log_request
 from proxy.metrics import Metrics, placeholder_labeler
 from proxy.settings import SECTIONS, Settings
@@ -54,6 +58,10 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
         settings.anthropic_upstream, connect=settings.connect_timeout_seconds,
         first_byte=settings.first_byte_timeout_seconds, total=settings.total_timeout_seconds,
         api_key=settings.anthropic_upstream_key, provider=routes_anthropic.ANTHROPIC)
+    if settings.conversations:
+        conversation.install(state, KeyValue(store), derive_master(settings.encryption_key),
+                             ItemCipher(settings.encryption_key) if settings.encryption_key
+                             else None)
 
     # The body limit is enforced by read_body (413 in OpenAI's shape); aiohttp's own limit
     # sits just above it so it never answers first. read_body inflates gzip bodies itself,

@@ -62,10 +62,15 @@ async def relay(request: web.Request, fmt: WireFormat, upstream_path: str) -> we
     hooks: Sequence[RelayHook] = (fmt, *state.relay_hooks)
     for hook in hooks:
         _merge_known(exchange.known, await hook.known_mapping(exchange))
-    result = await state.anonymize([slot.get() for slot in exchange.slots], request[LOG_FIELDS],
-                                   known=exchange.known)
-    for slot, text in zip(exchange.slots, result.texts, strict=True):
+    # Frozen slots go as the provider already has them; only the others are anonymized.
+    fresh = [slot for i, slot in enumerate(exchange.slots) if i not in exchange.frozen]
+    result = await state.anonymize([slot.get() for slot in fresh], request[LOG_FIELDS],
+                                   known=exchange.known, cache=exchange.span_cache,
+                                   context=list(exchange.frozen.values()))
+    for slot, text in zip(fresh, result.texts, strict=True):
         slot.set(text)
+    for i, text in exchange.frozen.items():
+        exchange.slots[i].set(text)
     exchange.items = {**exchange.known, **result.items}
     for hook in hooks:
         await hook.anonymized(exchange)

@@ -88,6 +88,8 @@ OPTIONS: tuple[Option, ...] = (
            doc="prefix of the item-map keys"),
     Option("encryption_key", "store", "encryption_key", "str", None, env="KEY",
            doc="AES-256-GCM key for stored maps, base64 of 32 bytes"),
+    Option("conversations", "store", "conversations", "bool", True,
+           doc="one mapping per conversation, earlier turns sent as before (docs/proxy.md)"),
     Option("client_keys", "auth", "client_keys", "list", (),
            doc="accepted client keys, comma-separated in the environment; egress mode"),
     Option("admin_token", "auth", "admin_token", "str", None,
@@ -125,6 +127,7 @@ class Settings:
     ttl_seconds: int = 3600
     key_prefix: str = "anonymize-proxy:items:"
     encryption_key: bytes | None = field(default=None, repr=False)
+    conversations: bool = True
     client_keys: tuple[str, ...] = field(default=(), repr=False)
     admin_token: str | None = field(default=None, repr=False)
     log_format: str = "text"

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from pipeline import AnonymizeManyResult, Pipeline
+from pipeline.span_cache import SpanCache
 from proxy.errors import (
     anonymization_failed,
     anonymization_timeout,
@@ -53,11 +54,15 @@ class ProxyState:
 
     async def anonymize(self, texts: Sequence[str],
                         log_fields: dict[str, Any] | None = None,
-                        known: Mapping[str, str] | None = None) -> AnonymizeManyResult:
+                        known: Mapping[str, str] | None = None,
+                        cache: SpanCache | None = None,
+                        context: Sequence[str] = ()) -> AnonymizeManyResult:
         """All texts of one request in one call (one mapping); any failure -> 503.
 
         ``known`` is an existing ``{placeholder: original}`` mapping to extend (its values
-        keep their placeholders; new ones get the next free index).
+        keep their placeholders; new ones get the next free index); ``cache`` holds detector
+        results of texts analyzed before; ``context`` are texts sent before as they are
+        (their literal placeholder-like strings stay reserved).
 
         Bounded (DESIGN invariant 8): more texts or characters than configured -> 413 before
         any work; past the time budget -> 503, the work cancelled (its queued NER windows
@@ -67,7 +72,7 @@ class ProxyState:
         if not texts:
             if log_fields is not None:
                 log_fields["entities"] = {}
-            return AnonymizeManyResult([], {})
+            return AnonymizeManyResult([], dict(known or {}))
         settings = self.settings
         if len(texts) > settings.max_anonymize_texts:
             raise too_many_texts(settings.max_anonymize_texts)
@@ -76,9 +81,13 @@ class ProxyState:
         metrics = self.metrics
         start = time.perf_counter()
         try:
-            # the pipeline's ``known=`` (conversations) only when there is one
-            work = (self.pipeline.anonymize_many_async(texts, known=known) if known
-                    else self.pipeline.anonymize_many_async(texts))
+            # the pipeline's ``known=`` / ``cache=`` / ``context=`` (conversations) only when
+            # there is one
+            if known or cache is not None or context:
+                work = self.pipeline.anonymize_many_async(texts, known=known or None,
+                                                          cache=cache, context=context)
+            else:
+                work = self.pipeline.anonymize_many_async(texts)
             result = await asyncio.wait_for(work, settings.anonymize_timeout_seconds)
         except TimeoutError:
             log_event("pipeline_timeout", seconds=settings.anonymize_timeout_seconds)

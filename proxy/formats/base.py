@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
+from pipeline.span_cache import SpanCache
 from proxy.errors import ProxyError
 from proxy.restoring import Restorer
 from proxy.streaming import SSEEvent
@@ -75,6 +76,11 @@ class Exchange:
     items: dict[str, str] = field(default_factory=dict)
     # Per-request state of a format or a hook (a format's own key, e.g. "anthropic.thinking").
     scratch: dict[str, Any] = field(default_factory=dict)
+    # Slots (by index) a ``known_mapping`` hook already has the provider-visible form of (a
+    # conversation's earlier turns): sent as they were, not anonymized again.
+    frozen: dict[int, str] = field(default_factory=dict)
+    # Detector results of texts analyzed before (proxy/conversation.py sets it).
+    span_cache: SpanCache | None = None
 
 
 @dataclass

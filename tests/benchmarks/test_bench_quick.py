@@ -141,3 +141,15 @@ def test_anthropic_route(tmp_path: Path) -> None:
     assert all(positive(result["latency_ms"][f"{route} proxy"]["p50"])
                for route in ("chat", "messages"))
     assert positive(result["ratios"]["messages / chat added latency p50"])
+
+
+def test_conversation(tmp_path: Path) -> None:
+    result = run_quick("conversation", tmp_path)
+    assert all(positive(v) for v in result["history_kb"].values())
+    assert result["stable_prefix_share"] == 1.0
+    assert all(trips >= 2 for trips in result["store_trips_per_turn"].values())
+
+
+def test_long_prompt(tmp_path: Path) -> None:
+    result = run_quick("long_prompt", tmp_path)
+    assert positive(result["bare_model_kb_per_s"]) and positive(result["pipeline_kb_per_s"])

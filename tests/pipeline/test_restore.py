@@ -100,3 +100,45 @@ def test_round_trip_is_exact_for_any_text(parts: list[str]) -> None:
 def test_round_trip_on_arbitrary_unicode(text: str) -> None:
     result = FRUIT_PIPELINE.anonymize(text)
     assert deanonymize(result.text, result.items) == text
+
+
+def test_the_trie_pattern_matches_like_a_longest_first_alternation() -> None:
+    import random
+    import re as regex
+
+    from pipeline.restore import placeholder_pattern
+
+    rng = random.Random(4)
+    names = ["A", "A1", "PERSON", "PERSON_", "EMAIL", "X"]
+    keys = {f"{rng.choice(names)}{rng.randrange(300)}" for _ in range(400)} | {"A", "A10"}
+    plain = regex.compile("|".join(map(regex.escape, sorted(keys, key=lambda k: (-len(k), k)))))
+    text = "".join(rng.choice([*keys, "0", "1", " ", "A", "PERSON", "_"]) for _ in range(5000))
+    assert ([m.span() for m in placeholder_pattern(keys).finditer(text)]
+            == [m.span() for m in plain.finditer(text)])
+    # All keys NAME + digits: the stem matcher; the same matches again.
+    digits = {key for key in keys if key[-1].isdigit() and key.rstrip("0123456789")}
+    assert type(placeholder_pattern(digits)).__name__ == "StemDigitsMatcher"
+    plain = regex.compile("|".join(map(regex.escape, sorted(digits,
+                                                             key=lambda k: (-len(k), k)))))
+    assert ([m.span() for m in placeholder_pattern(digits).finditer(text)]
+            == [m.span() for m in plain.finditer(text)])
+    # Keys with a suffix take the trie regex; the same matches again.
+    bracketed = {f"[{key}]" for key in keys}
+    plain = regex.compile("|".join(map(regex.escape, sorted(bracketed,
+                                                             key=lambda k: (-len(k), k)))))
+    text = "".join(rng.choice([*bracketed, "[A1", "0]", " "]) for _ in range(3000))
+    assert ([m.span() for m in placeholder_pattern(bracketed).finditer(text)]
+            == [m.span() for m in plain.finditer(text)])
+
+
+def test_a_large_mapping_restores_and_streams_like_a_small_one() -> None:
+    from pipeline import StreamingDeanonymizer
+
+    items = {f"PERSON{i}": f"name {i}" for i in range(300)} | {"EMAIL7": "e@x.org"}
+    text = "PERSON12 met PERSON1 and PERSON120, PERSON3000 wrote EMAIL7 and EMAIL70."
+    whole = deanonymize(text, items)
+    assert whole == ("name 12 met name 1 and name 120, name 3000 wrote e@x.org and "
+                     "e@x.org0.")
+    stream = StreamingDeanonymizer(items)
+    assert "".join(stream.feed(text[i:i + 3]) for i in range(0, len(text), 3)) \
+        + stream.finish() == whole

@@ -66,8 +66,9 @@ async def test_no_personal_value_in_any_log_line_or_metric(
         raise PipelineError(f"crashed on {texts[0]}")
 
     proxy.app[STATE].pipeline.stages[0].detect_many = broken
-    with pytest.raises(openai.InternalServerError):
-        await client.chat.completions.create(model="m", messages=messages)
+    with pytest.raises(openai.InternalServerError):  # a new text: its conversation runs it
+        await client.chat.completions.create(
+            model="m", messages=[*messages, {"role": "user", "content": f"{secrets[0]}?"}])
 
     async with aiohttp.ClientSession() as session:
         metrics = await (await session.get(proxy.url + "/metrics")).text()
@@ -102,8 +103,9 @@ async def test_restored_and_store_error_counters(start_proxy, upstream: FakeUpst
         await proxy.client().chat.completions.create(
             model="m", messages=[{"role": "user", "content": "apples"}])
     metrics = proxy.app[STATE].metrics
+    # The conversation lookup is the request's first store operation.
     assert metrics.registry.get_sample_value("anonymize_proxy_store_errors_total",
-                                             {"operation": "put"}) == 1
+                                             {"operation": "conversation_get"}) == 1
 
 
 async def test_two_apps_have_separate_registries(start_proxy) -> None:
