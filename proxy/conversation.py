@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -225,7 +226,8 @@ class Conversations(RelayHook):
         """Fail closed: without the conversation nothing is sent (503), as for the map."""
         if self._metrics is not None:
             self._metrics.child(self._metrics.store_errors, operation).inc()
-        log_event("store_failed", operation=operation, error=str(exc))
+        log_event("store_failed", level=logging.WARNING, operation=operation,
+                  store=self.kv.store.address, error=str(exc))
         raise store_unavailable() from None
 
     # -- sealed values ---------------------------------------------------------------------

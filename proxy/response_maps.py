@@ -19,7 +19,6 @@ from proxy.crypto import DecryptionError
 from proxy.errors import ProxyError, bad_request, store_unavailable
 from proxy.formats.base import Answer, Exchange, RelayHook
 from proxy.formats.responses import CompactFormat, InputTokensFormat, ResponsesFormat
-from proxy.logs import log_event
 from proxy.providers import OPENAI
 from proxy.state import ProxyState, state_of
 from proxy.store import StoreError
@@ -55,8 +54,7 @@ async def load_map(state: ProxyState, request: web.Request, kind: str,
     try:
         return await state.store.get(_store_id(client_scope(request), kind, object_id))
     except StoreError as exc:
-        state.metrics.child(state.metrics.store_errors, "get").inc()
-        log_event("store_failed", operation="get", error=str(exc))
+        state.store_failed("get", exc)
         raise store_unavailable() from None
     except DecryptionError:
         state.metrics.child(state.metrics.store_errors, "decrypt").inc()
@@ -69,8 +67,7 @@ async def save_map(state: ProxyState, request: web.Request, kind: str, object_id
     try:
         await state.store.put(_store_id(client_scope(request), kind, object_id), items)
     except StoreError as exc:
-        state.metrics.child(state.metrics.store_errors, "put").inc()
-        log_event("store_failed", operation="put", error=str(exc))
+        state.store_failed("put", exc)
         raise store_unavailable() from None
 
 

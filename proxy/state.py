@@ -112,10 +112,15 @@ class ProxyState:
         try:
             await self.store.put(request_id, items)
         except StoreError as exc:
-            self.metrics.child(self.metrics.store_errors, "put").inc()
-            log_event("store_failed", level=logging.WARNING, operation="put",
-                      store=self.store.address, error=str(exc))
+            self.store_failed("put", exc)
             raise store_unavailable() from None
+
+    def store_failed(self, operation: str, exc: Exception | None = None) -> None:
+        """Count and log a store failure, the same way wherever it happens: at WARNING, with
+        the store's address (never its password) and the error's code, never a value."""
+        self.metrics.child(self.metrics.store_errors, operation).inc()
+        log_event("store_failed", level=logging.WARNING, operation=operation,
+                  store=self.store.address, error=str(exc) if exc is not None else None)
 
 
 STATE: web.AppKey[ProxyState] = web.AppKey("state", ProxyState)

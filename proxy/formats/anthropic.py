@@ -37,7 +37,6 @@ from proxy.formats.base import (
     restore_tree,
 )
 from proxy.formats.schema import find_texts
-from proxy.logs import log_event
 from proxy.restoring import CountingStream, Restorer
 from proxy.state import state_of
 from proxy.store import ItemStore, StoreError
@@ -361,14 +360,14 @@ class MessagesFormat(WireFormat):
         if not signed:
             return
         store, secret, credential = _thinking_store(exchange)
-        metrics = state_of(exchange.request).metrics
+        state = state_of(exchange.request)
+        metrics = state.metrics
         try:
             await asyncio.gather(*(store.put(thinking_key(secret, credential, signature),
                                              {"thinking": text})
                                    for signature, text in signed))
-        except StoreError:  # the next turn re-anonymizes these blocks: safe, logged
-            metrics.child(metrics.store_errors, "put").inc()
-            log_event("store_failed", operation="put_thinking")
+        except StoreError as exc:  # the next turn re-anonymizes these blocks: safe, logged
+            state.store_failed("put_thinking", exc)
             return
         metrics.child(metrics.thinking_blocks, "stored").inc(len(signed))
 
