@@ -18,11 +18,12 @@ from pipeline.placeholders import DEFAULT_FORMAT, PlaceholderFormat, digit_prefi
 from pipeline.restore import deanonymize
 from pipeline.spans import Span, resolve_overlaps
 from pipeline.stages import STAGE_KINDS, Stage
+from pipeline.technical import TechnicalText
 
 _DIGITS = re.compile(r"\d+")
 
 # Top-level keys that belong to the proxy and other tools; the pipeline reads only its own.
-PIPELINE_KEYS = {"pipeline", "placeholder", "allow", "allow_file"}
+PIPELINE_KEYS = {"pipeline", "placeholder", "allow", "allow_file", "technical"}
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,12 @@ class Pipeline:
     """
 
     def __init__(self, stages: Sequence[Stage], placeholder: str = DEFAULT_FORMAT,
-                 allow: Iterable[str] = ()) -> None:
+                 allow: Iterable[str] = (), technical: TechnicalText | None = None) -> None:
         self.stages = list(stages)
         self.placeholder = PlaceholderFormat(placeholder)
         self.allow = frozenset(allow)
+        #: Rules that leave technical text (numbers, ids, code names) unmasked; see technical.py.
+        self.technical = technical
         #: Called as ``on_stage_done(stage, seconds)`` after each stage of an async call, so a
         #: server can export per-stage latency without the library knowing about metrics.
         self.on_stage_done: Callable[[Stage, float], None] | None = None
@@ -77,7 +80,9 @@ class Pipeline:
             for index, raw in enumerate(stages_raw):
                 stages.append(build_stage(raw, index, Path(base_dir)))
             return cls(stages, config.get("placeholder", DEFAULT_FORMAT),
-                       allow=allowed_values(config, Path(base_dir)))
+                       allow=allowed_values(config, Path(base_dir)),
+                       technical=TechnicalText.from_config(config.get("technical"),
+                                                           Path(base_dir)))
         except BaseException:
             for stage in stages:
                 stage.close()
@@ -136,10 +141,12 @@ class Pipeline:
 
     def _settle(self, texts: Sequence[str], found: Sequence[list[list[Span]]]) -> list[list[Span]]:
         allow = self.allow
+        keep = self.technical.keep if self.technical is not None else None
         return [
             resolve_overlaps((span for per_stage in found for span in per_stage[i]
-                              if not allow or text[span.start : span.end] not in allow),
-                             len(text))
+                              if (not allow or text[span.start : span.end] not in allow)
+                              and (keep is None or keep(text, span))),
+                             len(text), text)
             for i, text in enumerate(texts)
         ]
 

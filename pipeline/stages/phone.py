@@ -33,6 +33,11 @@ _BARE = re.compile(r"\d+")
 _CONTEXT = re.compile(r"(?:phone|call|tel|mobile|cell|fax|contact|text|reach|whatsapp|sms|dial|"
                       r"number|no\.?|#)\W{0,3}$", re.IGNORECASE)
 CONTEXT_CHARS = 24
+# National numbers with fewer than two group breaks that begin with neither a trunk 0 nor a
+# bracket ("2025-208546", an invoice number) also need the context; amounts never count.
+_LOOSE_NATIONAL = re.compile(r"[1-9]\d*(?:[ .\-/]\d+)?")
+_AMOUNT = re.compile(r"\d\.\d{1,2}(?!\d)|\.\s|(?:19|20)\d\d([-/.])\d{1,2}\1\d{1,2}"
+                     r"|\d{1,2}([-/.])\d{1,2}\2(?:19|20)\d\d")  # amounts, dates
 
 
 class PhoneStage(Stage):
@@ -68,7 +73,10 @@ class PhoneStage(Stage):
         found: dict[tuple[int, int], Span] = {}
         for region in self.regions:
             for match in PhoneNumberMatcher(text, region, leniency=self.leniency):
-                if _BARE.fullmatch(match.raw_string) and not _CONTEXT.search(
+                raw = match.raw_string
+                if _AMOUNT.search(raw):
+                    continue
+                if (_BARE.fullmatch(raw) or _LOOSE_NATIONAL.fullmatch(raw)) and not _CONTEXT.search(
                         text[max(0, match.start - CONTEXT_CHARS) : match.start].rstrip()):
                     continue
                 found.setdefault((match.start, match.end),
