@@ -30,16 +30,14 @@ _TOKEN = re.compile("|".join((
     r"v?\d+(?:\.\d+)+(?:[-+.][\w.]+)?",                               # version
     r"(?:[a-z]{2,3}-)?(?:north|south|east|west|central|gov)(?:north|south|east|west)?-\d[a-z]?"
     r"|[a-z]{2}-[a-z]+-\d[a-z]?",                                     # cloud region, zone
-    r"[A-Za-z]+[_\-]?\d+[A-Za-z]*",                                   # SHA384, S3, A350077
     r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+",                        # snake_case, CONSTANT_CASE
     r"[a-z]+(?:[A-Z][a-z0-9]*)+",                                     # camelCase: keyId, authToken
-    r"[A-Z]{2,}[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]{2,}\w*",               # JSONPath, PgSQL, GitHubAPI
     r"[A-Za-z0-9+/]{24,}={0,2}",                                      # base64 (public keys)
     r"(?=[A-Za-z]*\d)(?=\w*[a-z])(?=\w*[A-Z])[A-Za-z0-9]{10,}",      # generated ids
     r"(?i:port|http|line|pid|status|error|code|exit)\W*\d+(?:\W+\d+)*",  # port 33447
     r"(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z0-9]{6,}",                          # 054A044E, codes
     r"\d+(?:\.\d+)?(?:[KMGTP]i?B?|ms|s|%)(?:\s+\d+(?:\.\d+)?(?:[KMGTP]i?B?|ms|s|%))*",  # 61G
-    r"https?",
+    r"https?|true|false|null|none|nil|True|False|None",
 )))
 # A postcode is a bare number that address context marks as one ("NE 68034", zip: ...).
 _POSTCODE_BEFORE = re.compile(
@@ -47,7 +45,7 @@ _POSTCODE_BEFORE = re.compile(
     r"|(?:zip|post) ?code\b[\w ]{0,8}$"
     r"|\s-\s$", re.IGNORECASE)
 _STATE_BEFORE = re.compile(r"\b[A-Z]{2,3}['\"]?,?\s*['\"]?$")
-_PLACE_BEFORE = re.compile(r"[^\W\d_]{2,}(?:,\s?|\s)$|(?:^|\n)\W{0,4}$")
+_PLACE_BEFORE = re.compile(r"[A-Z][^\W\d_]+(?:,\s?|\s)$|(?:^|\n)\W{0,4}$")
 _NOT_POSTCODE_BEFORE = re.compile(
     r"\b(?:port|status|code|error|line|pid|id|version|http|timeout|seats|count|total|page"
     r"|limit|order|invoice|build|step|retry|attempt|exit|uid|gid)\W{0,3}$", re.IGNORECASE)
@@ -64,11 +62,15 @@ _SERVICE_URL = re.compile(
     r"|(?:www\.)?(?:github|gitlab|bitbucket)\.(?:com|org)/[^/\s]+/[^/\s]+"
     r"|[^/\s]+/(?:.*/)?(?:v\d+|api|repos|docs?|problems|logs|settings|simple|graphql)(?:[/?#]|$))",
     re.IGNORECASE)
-_POSTCODE_AFTER = re.compile(r" [^\W\d_][^\W\d_]{2,}\b(?![_:(])")
+_POSTCODE_AFTER = re.compile(r" [A-Z][^\W\d_]{2,}\b(?![_:(])")
 _NOT_PHONE_BEFORE = re.compile(r"(?:invoice|order|ticket|ref|reference|receipt|tracking|number)"
                                r"\b\W{0,12}$", re.IGNORECASE)
 _NUMBERISH = re.compile(r"[\d\W_]+")
 _CAPS = re.compile(r"[A-Z]{3,}")
+_AMOUNT = re.compile(r"\d\.\d{1,2}(?!\d)")
+# Shapes that are a place as often as a code (the B1242 road, CalgaryNEXT): not for places.
+_CODE_SHAPE = re.compile(r"[A-Za-z]+[_\-]?\d+[A-Za-z]*|[A-Z]{2,}[a-z]+[A-Z]\w*"
+                         r"|[A-Z][a-z]+[A-Z]{2,}\w*|[A-Z]{3,}")
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,9 @@ class TechnicalText:
         if not _LETTER.search(value):
             if span.label == "PHONE":
                 before = text[max(0, span.start - 24) : span.start]
-                return _phone_like(value) and not _NOT_PHONE_BEFORE.search(before)
+                if _NOT_PHONE_BEFORE.search(before) or "\n" in value or _AMOUNT.search(value):
+                    return False
+                return _phone_like(value) or _prose_line(text, span.start)
             return span.label == "ADDRESS" and (_postcode(text, span.start, span.end, value)
                                                 or _prose_line(text, span.start))
         if span.label == "URL":
@@ -128,8 +132,8 @@ class TechnicalText:
             return False
         if _TOKEN.fullmatch(value):
             return False
-        if _CAPS.fullmatch(value) and span.label not in ("LOCATION", "ADDRESS"):
-            return False  # FATAL, SMTP, DEBUG; an upper-case city in an address stays masked
+        if _CODE_SHAPE.fullmatch(value) and span.label not in ("LOCATION", "ADDRESS"):
+            return False  # FATAL, SHA384, S3, JSONPath; an upper-case city stays masked
         # Code: a name called or dereferenced (Fatalf(, @pytest.fixture, self.client).
         after = text[span.end : span.end + 2]
         return not (after[:1] == "(" or (after[:1] == "." and after[1:2].isalnum())
@@ -151,8 +155,7 @@ def _prose_line(text: str, pos: int) -> bool:
 def _phone_like(value: str) -> bool:
     """A model's digits-only PHONE: one line, 7 to 15 digits, no amount (``2094.42``)."""
     digits = sum(c.isdigit() for c in value)
-    return (7 <= digits <= 15 and "\n" not in value and "  " not in value
-            and not re.search(r"\d\.\d{1,2}(?!\d)", value))
+    return 7 <= digits <= 15 and "  " not in value
 
 
 def _fragment(text: str, start: int, end: int) -> bool:

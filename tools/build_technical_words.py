@@ -3,7 +3,8 @@
 A model trained on prose takes ``PgBouncer``, ``Uvicorn`` or ``eslint`` for a person and
 ``Kafka`` for a place. The most used packages of PyPI (the 15,000 most downloaded) and of npm
 (at least ``--npm-min`` downloads a month) name the tools, libraries and protocols that agents'
-texts mention. Taken from package registries, never from a labelled set. Left out: names
+texts mention; plus the IANA HTTP authentication schemes and the Kubernetes Secret types
+(``STANDARD_WORDS``). Taken from registries, never from a labelled set. Left out: names
 that are given names or surnames in any Faker locale (``jenkins``, ``grace``), so a person's
 name is never allowed because a package shares it, the shipped place lists' names
 (``boston``), and names shorter than 3 letters.
@@ -29,6 +30,10 @@ sys.path.insert(0, str(ROOT / "tools"))
 from build_names import faker_names  # noqa: E402
 
 DEFAULT_OUT = ROOT / "config" / "technical" / "words.txt"
+# Protocol words no package registry lists: the IANA HTTP Authentication Scheme registry and
+# the Secret types of the Kubernetes API ("Authorization: Bearer", "type: Opaque").
+STANDARD_WORDS = ("basic", "bearer", "digest", "dpop", "hoba", "mutual", "negotiate", "oauth",
+                  "privatetoken", "vapid", "opaque")
 # The shipped place gazetteers (tools/build_gazetteer.py): a place is never a technical word.
 PLACE_LISTS = ("locations.txt", "countries_anycase.txt")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
@@ -54,7 +59,7 @@ def build(pypi: Path, npm: Path, npm_min: int) -> list[str]:
     people = {n.lower() for n in faker_names()}
     places = {line.strip().lower() for name in PLACE_LISTS
               for line in (ROOT / "config" / "gazetteer" / name).read_text("utf-8").splitlines()}
-    return sorted(registry_names(pypi, npm, npm_min) - people - places)
+    return sorted((registry_names(pypi, npm, npm_min) | set(STANDARD_WORDS)) - people - places)
 
 
 def main() -> None:
