@@ -142,13 +142,18 @@ class Pipeline:
     def _settle(self, texts: Sequence[str], found: Sequence[list[list[Span]]]) -> list[list[Span]]:
         allow = self.allow
         keep = self.technical.keep if self.technical is not None else None
-        return [
+        settled = [
             resolve_overlaps((span for per_stage in found for span in per_stage[i]
                               if (not allow or text[span.start : span.end] not in allow)
                               and (keep is None or keep(text, span))),
                              len(text), text)
             for i, text in enumerate(texts)
         ]
+        if keep is None:
+            return settled
+        # A model's span cut around a validated one leaves pieces: they pass the rules too.
+        return [[s for s in spans if keep(text, s)] for text, spans in zip(texts, settled,
+                                                                            strict=True)]
 
     # -- anonymization -----------------------------------------------------------------------
 

@@ -108,13 +108,16 @@ class TechnicalText:
                 if _NOT_PHONE_BEFORE.search(before) or "\n" in value or _AMOUNT.search(value):
                     return False
                 return _phone_like(value) or _prose_line(text, span.start)
-            return span.label == "ADDRESS" and (_postcode(text, span.start, span.end, value)
-                                                or _prose_line(text, span.start))
+            if span.label != "ADDRESS" or re.search(r"\d[.,]\d", value):
+                return False  # a bare number, an amount or a version: no street or postcode
+            return _postcode(text, span.start, span.end, value) or _prose_line(text, span.start)
         if span.label == "URL":
             if "://" not in value:  # a model's URL without a scheme: a path to a person's page
                 return ("/" in value and not _TOKEN.fullmatch(value)
                         and not _SERVICE_URL.match("https://" + value))
             return not _SERVICE_URL.match(value)
+        if span.label == "EMAIL" and "@" not in value and "%40" not in value:
+            return False  # a model's piece of a host name, not an address
         if span.label in _PATTERN_LABELS:
             return True
         if span.label == "USERNAME":  # @scope/package, @decorator
@@ -167,7 +170,7 @@ def _fragment(text: str, start: int, end: int) -> bool:
         if c.isalnum():
             return True
         j = i + step
-        return c in "-_" and 0 <= j < len(text) and text[j].isalnum()
+        return c in "-_." and 0 <= j < len(text) and text[j].isalnum()
     return glued(start - 1, -1) or glued(end, 1)
 
 

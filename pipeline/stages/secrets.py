@@ -105,7 +105,7 @@ _PROSE = re.compile(r"\b(?:token|key|password|secret|passwd)\b[^\n\w]{0,3}(?:[a-
 _NON_VALUE = re.compile(
     r"(?:true|false|null|none|nil|yes|no|on|off|required|optional|redacted|\*+|x+|changeme"
     r"|bearer|basic|string|secret|password|token)$", re.IGNORECASE)
-_CODE_VALUE = re.compile(r"[$%{<(\[]|^(?:os|env|process|settings|config|self|this|var)\b"
+_CODE_VALUE = re.compile(r"^[$%{<\[]|\$\{|\(|^(?:os|env|process|settings|config|self|this|var)\b"
                          r"|://|^/|^\.\.?/|^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?::\d+)?(?:/|$)"
                          r"|^[A-Z][A-Z0-9]+-\d+$|^(?:sha|md)\d*[=:]")
 # Keys whose values are digests, fingerprints or ids: high entropy there is no secret.
