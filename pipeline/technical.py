@@ -126,7 +126,8 @@ class TechnicalText:
             rest = text[span.end : len(text) if line_end == -1 else line_end].strip()
             return not (text[span.end : span.end + 1] in "/.(" and span.end < len(text)
                         or (not text[line_start : span.start].strip() and not rest))
-        if span.label == "ADDRESS" and value.isalpha() and value.islower():
+        if (span.label == "ADDRESS" and value.isalpha() and value.islower()
+                and not _prose_line(text, span.start)):
             return False  # a column or key name ("city"), not a street
         if span.label == "GOV_ID" and not _ID_CONTEXT.search(
                 text[max(0, span.start - 40) : span.start]):
@@ -144,7 +145,8 @@ class TechnicalText:
 
 
 _CODE_CHARS = re.compile(r"[{}\[\]=;<>|\\_/]|\w,\w|\w:\S|^\s*[\w.-]+:\s|\$ |[\"'`]\s*:"
-                         r"|:\s*\d|(?i:http|status|error|port|failed|code)\b")
+                         r"|:[ \t]*\d+(?:\.\d+)?[ \t]*,?[ \t]*$"
+                         r"|(?i:http|status|error|port|failed|code)\b")
 
 
 def _prose_line(text: str, pos: int) -> bool:
@@ -163,6 +165,8 @@ def _phone_like(value: str) -> bool:
 
 def _fragment(text: str, start: int, end: int) -> bool:
     """The span is a piece of a longer token (part of a UUID, a hash, an identifier)."""
+    has_digit = any(c.isdigit() for c in text[start:end])
+
     def glued(i: int, step: int) -> bool:
         if not 0 <= i < len(text):
             return False
@@ -170,7 +174,10 @@ def _fragment(text: str, start: int, end: int) -> bool:
         if c.isalnum():
             return True
         j = i + step
-        return c in "-_." and 0 <= j < len(text) and text[j].isalnum()
+        if c not in "-_." or not (0 <= j < len(text) and text[j].isalnum()):
+            return False
+        # "ex-Zombie Seppinen" is prose; "f379-45e3", "v2.14", "from_Earth" are tokens.
+        return c == "_" or has_digit or text[j].isdigit()
     return glued(start - 1, -1) or glued(end, 1)
 
 
