@@ -2,8 +2,9 @@
 
 A model trained on prose takes ``PgBouncer``, ``Uvicorn`` or ``eslint`` for a person and
 ``Kafka`` for a place. The most used packages of PyPI (the 15,000 most downloaded) and of npm
-(at least ``--npm-min`` downloads a month) name the tools, libraries and protocols that agents'
-texts mention; plus the IANA HTTP authentication schemes and the Kubernetes Secret types
+(at least ``--npm-min`` downloads a month), with Debian's package names, name the tools,
+libraries and protocols that agents' texts mention; plus the IANA HTTP authentication
+schemes and the Kubernetes Secret types
 (``STANDARD_WORDS``). Taken from registries, never from a labelled set. Left out: names
 that are given names or surnames in any Faker locale (``jenkins``, ``grace``), so a person's
 name is never allowed because a package shares it, the shipped place lists' names
@@ -13,7 +14,8 @@ The list is shipped in the repository; rebuilding needs the registry name lists 
 line, tab-separated: PyPI ``name version month rank summary``, npm ``name version downloads
 summary``) and Faker (build time only):
 
-    python tools/build_technical_words.py --pypi pypi.tsv --npm npm.tsv [--npm-min 1000000]
+    apt-cache pkgnames > debian.txt
+    python tools/build_technical_words.py --pypi pypi.tsv --npm npm.tsv --debian debian.txt
 """
 
 from __future__ import annotations
@@ -55,11 +57,21 @@ def registry_names(pypi: Path, npm: Path, npm_min: int) -> set[str]:
     return {n.lower() for n in names if _WORD.fullmatch(n)}
 
 
-def build(pypi: Path, npm: Path, npm_min: int) -> list[str]:
+def debian_names(path: Path | None) -> set[str]:
+    """Debian's package names (``apt-cache pkgnames > debian.txt``): servers and tools such as
+    ``pgbouncer`` and ``nginx`` that no language registry lists."""
+    if path is None:
+        return set()
+    lines = path.read_text(encoding="utf-8").split()
+    return {n.lower() for n in lines if _WORD.fullmatch(n) and not n.startswith("lib")}
+
+
+def build(pypi: Path, npm: Path, npm_min: int, debian: Path | None = None) -> list[str]:
     people = {n.lower() for n in faker_names()}
     places = {line.strip().lower() for name in PLACE_LISTS
               for line in (ROOT / "config" / "gazetteer" / name).read_text("utf-8").splitlines()}
-    return sorted((registry_names(pypi, npm, npm_min) | set(STANDARD_WORDS)) - people - places)
+    names = registry_names(pypi, npm, npm_min) | debian_names(debian) | set(STANDARD_WORDS)
+    return sorted(names - people - places)
 
 
 def main() -> None:
@@ -67,11 +79,14 @@ def main() -> None:
     parser.add_argument("--pypi", type=Path, required=True)
     parser.add_argument("--npm", type=Path, required=True)
     parser.add_argument("--npm-min", type=int, default=1_000_000)
+    parser.add_argument("--debian", type=Path, default=None,
+                        help="Debian package names, one a line (apt-cache pkgnames)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
-    words = build(args.pypi, args.npm, args.npm_min)
-    header = ("# Names of the most used PyPI and npm packages (tools/build_technical_words.py),\n"
-              "# minus Faker's given names and surnames and the place lists: never masked.\n")
+    words = build(args.pypi, args.npm, args.npm_min, args.debian)
+    header = ("# Names of the most used PyPI and npm packages and of Debian packages\n"
+              "# (tools/build_technical_words.py), minus Faker's given names and surnames and\n"
+              "# the place lists: never masked.\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(header + "\n".join(words) + "\n", encoding="utf-8")
     print(f"{len(words)} words -> {args.out}")
