@@ -80,6 +80,9 @@ class PhoneStage(Stage):
             piece = candidate.group()
             if len(_DIGIT.findall(piece)) < MIN_DIGITS:
                 continue
+            if _AMOUNT.search(piece) or ((_BARE.fullmatch(piece) or _LOOSE_NATIONAL.fullmatch(
+                    piece)) and not self._plausible(text, candidate.start(), piece)):
+                continue  # nothing in it could pass: skip the matcher's work for every region
             # An international number reads the same in every region: one pass is enough.
             regions = self.regions[:1] if piece.startswith("+") else self.regions
             for region in regions:
