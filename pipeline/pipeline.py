@@ -22,11 +22,13 @@ from pipeline.restore import placeholder_pattern
 from pipeline.span_cache import SpanCache
 from pipeline.spans import Span, resolve_overlaps
 from pipeline.stages import STAGE_KINDS, Stage
+from pipeline.technical import TechnicalText
 
 _DIGITS = re.compile(r"\d+")
 
 # The top-level keys the pipeline reads.
-PIPELINE_KEYS = frozenset({"pipeline", "placeholder", "allow", "allow_file", "occurrences"})
+PIPELINE_KEYS = frozenset({"pipeline", "placeholder", "allow", "allow_file", "occurrences",
+                           "technical"})
 # Top-level sections that belong to the proxy (``proxy.settings.SECTIONS``; a test keeps the
 # two equal). The library accepts and ignores them; any other top-level key is a typo
 # (``alow:``, ``auht:``) and an error, as in every other part of the config.
@@ -59,17 +61,21 @@ class Pipeline:
     """
 
     def __init__(self, stages: Sequence[Stage], placeholder: str = DEFAULT_FORMAT,
-                 allow: Iterable[str] = (), occurrences: OccurrenceRules | None = None) -> None:
+                 allow: Iterable[str] = (), occurrences: OccurrenceRules | None = None,
+                 technical: TechnicalText | None = None) -> None:
         self.stages = list(stages)
         self.placeholder = PlaceholderFormat(placeholder)
         self.allow = frozenset(allow)
         self.occurrences = occurrences if occurrences is not None else OccurrenceRules()
         self._finder = OccurrenceFinder(self.occurrences)
+        #: Rules that leave technical text (numbers, ids, code names) unmasked; see technical.py.
+        self.technical = technical
         #: What the detection results depend on (config and the files it names); keys the
         #: span cache, so a changed config never reuses another's results.
         self.identity = hashlib.sha256(
             json.dumps([[type(s).__qualname__, s.index] for s in self.stages]
-                       + [placeholder, sorted(self.allow)]).encode()).hexdigest()
+                       + [placeholder, sorted(self.allow), technical is not None]).encode()
+        ).hexdigest()
         #: Called as ``on_stage_done(stage, seconds)`` after each stage of an async call, so a
         #: server can export per-stage latency without the library knowing about metrics.
         self.on_stage_done: Callable[[Stage, float], None] | None = None
@@ -96,7 +102,9 @@ class Pipeline:
                 stages.append(build_stage(raw, index, Path(base_dir)))
             pipeline = cls(stages, config.get("placeholder", DEFAULT_FORMAT),
                            allow=allowed_values(config, Path(base_dir)),
-                           occurrences=OccurrenceRules.from_config(config, Path(base_dir)))
+                           occurrences=OccurrenceRules.from_config(config, Path(base_dir)),
+                           technical=TechnicalText.from_config(config.get("technical"),
+                                                               Path(base_dir)))
             pipeline.identity = config_identity(config, Path(base_dir))
             return pipeline
         except BaseException:
@@ -172,12 +180,19 @@ class Pipeline:
 
     def _settle(self, texts: Sequence[str], found: Sequence[list[list[Span]]]) -> list[list[Span]]:
         allow = self.allow
-        return [
+        keep = self.technical.keep if self.technical is not None else None
+        settled = [
             resolve_overlaps((span for per_stage in found for span in per_stage[i]
-                              if not allow or text[span.start : span.end] not in allow),
-                             len(text))
+                              if (not allow or text[span.start : span.end] not in allow)
+                              and (keep is None or keep(text, span))),
+                             len(text), text)
             for i, text in enumerate(texts)
         ]
+        if keep is None:
+            return settled
+        # A model's span cut around a validated one leaves pieces: they pass the rules too.
+        return [[s for s in spans if keep(text, s)] for text, spans in zip(texts, settled,
+                                                                            strict=True)]
 
     # -- anonymization -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from pipeline.stages.keywords import KeywordStage
 from pipeline.stages.ner import NerStage
 from pipeline.stages.patterns import RegexStage
 from pipeline.stages.phone import PhoneStage
+from pipeline.stages.secrets import SecretStage
 
 STAGE_KINDS: dict[str, type[Stage]] = {
     # flashtext's semantics on a C automaton: 5x faster, spans proven identical by a property
@@ -18,7 +19,8 @@ STAGE_KINDS: dict[str, type[Stage]] = {
     NerStage.kind: NerStage,
     PhoneStage.kind: PhoneStage,
     IdentifierStage.kind: IdentifierStage,
+    SecretStage.kind: SecretStage,
 }
 
 __all__ = ["STAGE_KINDS", "AutomatonKeywordStage", "IdentifierStage", "KeywordStage",
-           "NerStage", "PhoneStage", "RegexStage", "Stage"]
+           "NerStage", "PhoneStage", "RegexStage", "SecretStage", "Stage"]

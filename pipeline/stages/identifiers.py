@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stdnum import iban, luhn
+from stdnum import iban, luhn, mac
 from stdnum.br import cpf
 from stdnum.ca import sin
+from stdnum.de import idnr
 from stdnum.es import dni, nie
 from stdnum.fr import nir
 from stdnum.in_ import aadhaar
 from stdnum.it import codicefiscale
+from stdnum.nl import bsn
+from stdnum.pl import nip, pesel
 from stdnum.us import itin, ssn
 
 from pipeline.config import check_keys, get_str_list, join
@@ -40,7 +43,16 @@ class IdentifierType:
     pattern: re.Pattern[str]
     is_valid: Callable[[str], bool]
     name: str
+    #: A word that must stand close before the value: a 9 to 11 digit run passes these
+    #: checksums one time in ten, as timestamps, invoice and account numbers do.
+    context: re.Pattern[str] | None = None
 
+
+_ID_WORDS = re.compile(
+    r"(?:tax|steuer|idnr|identifikationsnummer|pesel|nip|bsn|burgerservicenummer|sofi|national"
+    r"|\bid\b|_id\b|number|nummer|numer|ssn|personal|citizen|insurance)\W{0,20}$"
+    r"|(?:tax|steuer|pesel|nip|bsn|national|citizen)", re.IGNORECASE)
+CONTEXT_CHARS = 40
 
 def _card(value: str) -> bool:
     digits = re.sub(r"[ -]", "", value)
@@ -60,8 +72,23 @@ def _ip(value: str) -> bool:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    # Version-like strings (1.2.3.4 is valid but "0.0.0.0"/"::" mask nothing personal).
-    return not address.is_unspecified
+    if ":" in value and not any(c.isdigit() for c in value):
+        return False  # "abc::def" parses, but is C++ or a label, not a host
+    # "0.0.0.0", "::", 127.0.0.1 and ::1 name no host of anyone: nothing personal to mask.
+    return not (address.is_unspecified or address.is_loopback)
+
+
+_NINO = re.compile(r"(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]")
+
+
+def _nino(value: str) -> bool:
+    """UK National Insurance number: HMRC's prefix rules (python-stdnum has no module)."""
+    return bool(_NINO.fullmatch(value.replace(" ", "").upper()))
+
+
+def _mac(value: str) -> bool:
+    compact = re.sub(r"[:-]", "", value).lower()
+    return mac.is_valid(value) and compact not in ("000000000000", "ffffffffffff")
 
 
 def _stdnum(module: Any) -> Callable[[str], bool]:
@@ -72,20 +99,42 @@ def _compile(body: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(_EDGE_L + body + _EDGE_R, flags)
 
 
+_IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
+
+
 TYPES: dict[str, IdentifierType] = {
     "credit_card": IdentifierType(_compile(r"\d(?:[ -]?\d){12,18}"), _card, "CREDIT_CARD"),
     "iban": IdentifierType(_compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}", re.IGNORECASE),
                            _iban, "IBAN"),
+    # IPv4 (a ":port" after it is allowed and left out), IPv6 in every form the ipaddress
+    # module accepts, embedded IPv4 included (::ffff:10.0.0.1). CIDR blocks are networks.
     "ip_address": IdentifierType(
-        re.compile(r"(?<![\w.:])(?:(?:\d{1,3}\.){3}\d{1,3}"
-                   r"|(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})"
-                   r"|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:]|\.\d)"),
+        re.compile(r"(?<![\w.:])(?:" + _IPV4 + r"(?=:\d{1,5}(?![\w.:])|(?![\w:/]|\.\d))"
+                   r"|(?:[0-9A-Fa-f]{0,4}:){2,7}(?:" + _IPV4 + r"|[0-9A-Fa-f]{1,4})?"
+                   r"(?![\w:/]|\.\d))"),
         _ip, "IP_ADDRESS"),
+    "mac_address": IdentifierType(
+        _compile(r"[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}"), _mac,
+        "MAC_ADDRESS"),
     # Separated form only: a bare 9-digit run is as often an order or account number.
     "us_ssn": IdentifierType(_compile(r"\d{3}([- ])\d{2}\1\d{4}"), _stdnum(ssn), "GOV_ID"),
     "us_itin": IdentifierType(_compile(r"9\d{2}([- ])\d{2}\1\d{4}"), _stdnum(itin), "GOV_ID"),
-    "es_dni": IdentifierType(_compile(r"\d{8}-?[A-Z]"), _stdnum(dni), "GOV_ID"),
-    "es_nie": IdentifierType(_compile(r"[XYZ]-?\d{7}-?[A-Z]"), _stdnum(nie), "GOV_ID"),
+    # Lower-case and spaced forms too: python-stdnum accepts them (12345678z, 12345678 Z).
+    "es_dni": IdentifierType(_compile(r"\d{8}[- ]?[A-Z]", re.IGNORECASE), _stdnum(dni),
+                             "GOV_ID"),
+    "es_nie": IdentifierType(_compile(r"[XYZ]-?\d{7}[- ]?[A-Z]", re.IGNORECASE), _stdnum(nie),
+                             "GOV_ID"),
+    # German Steuer-IdNr (11 digits, grouped 2-3-3-3 or not), Polish PESEL and NIP, Dutch BSN,
+    # UK National Insurance number: python-stdnum's checksums and format rules.
+    "de_idnr": IdentifierType(_compile(r"\d{2} ?\d{3} ?\d{3} ?\d{3}"), _stdnum(idnr), "GOV_ID",
+                              _ID_WORDS),
+    "pl_pesel": IdentifierType(_compile(r"\d{11}"), _stdnum(pesel), "GOV_ID", _ID_WORDS),
+    "pl_nip": IdentifierType(_compile(r"\d{3}-?\d{3}-?\d{2}-?\d{2}|\d{3}-\d{2}-\d{2}-\d{3}"),
+                             _stdnum(nip), "GOV_ID", _ID_WORDS),
+    "nl_bsn": IdentifierType(_compile(r"\d{4}\.?\d{2}\.?\d{3}|\d{9}"), _stdnum(bsn), "GOV_ID",
+                             _ID_WORDS),
+    "gb_nino": IdentifierType(_compile(r"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]", re.IGNORECASE),
+                              _nino, "GOV_ID"),
     "it_codicefiscale": IdentifierType(
         _compile(r"[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z]", re.IGNORECASE),
         _stdnum(codicefiscale), "GOV_ID"),
@@ -134,8 +183,11 @@ class IdentifierStage(Stage):
         for kind, name in self.types:
             for match in kind.pattern.finditer(text):
                 span = _longest_valid(kind, match.group(), match.start())
+                if span is not None and kind.context is not None and not kind.context.search(
+                        text[max(0, span[0] - CONTEXT_CHARS) : span[0]]):
+                    continue
                 if span is not None:
-                    spans.append(Span(span[0], span[1], name, self.index))
+                    spans.append(Span(span[0], span[1], name, self.index, validated=True))
         return spans
 
 

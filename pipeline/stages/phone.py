@@ -30,9 +30,17 @@ _DIGIT = re.compile(r"\d")
 # A bare run of digits (no +, spaces, dashes or brackets) is as often an order or account
 # number; it counts as a phone number only after one of these words.
 _BARE = re.compile(r"\d+")
+# Runs of digits with the separators phone numbers use (one line, at most 30 characters).
+_CANDIDATE = re.compile(r"(?<![\w.+])[+(]?\d[\d \t().\-/]{4,28}\d"
+                        r"(?:[ \t]*(?:x|ext\.?|#)[ \t]*\d{1,6})?(?![\w])", re.IGNORECASE)
 _CONTEXT = re.compile(r"(?:phone|call|tel|mobile|cell|fax|contact|text|reach|whatsapp|sms|dial|"
                       r"number|no\.?|#)\W{0,3}$", re.IGNORECASE)
 CONTEXT_CHARS = 24
+# National numbers with fewer than two group breaks that begin with neither a trunk 0 nor a
+# bracket ("2025-208546", an invoice number) also need the context; amounts never count.
+_LOOSE_NATIONAL = re.compile(r"[1-9]\d*(?:[ .\-/]\d+)?")
+_AMOUNT = re.compile(r"\d\.\d{1,2}(?!\d)|\.\s|(?:19|20)\d\d([-/.])\d{1,2}\1\d{1,2}"
+                     r"|\d{1,2}([-/.])\d{1,2}\2(?:19|20)\d\d")  # amounts, dates
 
 
 class PhoneStage(Stage):
@@ -66,11 +74,33 @@ class PhoneStage(Stage):
         if len(_DIGIT.findall(text)) < MIN_DIGITS:
             return []
         found: dict[tuple[int, int], Span] = {}
-        for region in self.regions:
-            for match in PhoneNumberMatcher(text, region, leniency=self.leniency):
-                if _BARE.fullmatch(match.raw_string) and not _CONTEXT.search(
-                        text[max(0, match.start - CONTEXT_CHARS) : match.start].rstrip()):
-                    continue
-                found.setdefault((match.start, match.end),
-                                 Span(match.start, match.end, self.name, self.index))
+        # The (pure Python) matcher runs on each run of digits and separators, not on the whole
+        # text once per region: with the EU's regions that is what keeps this stage cheap.
+        for candidate in _CANDIDATE.finditer(text):
+            piece = candidate.group()
+            if len(_DIGIT.findall(piece)) < MIN_DIGITS:
+                continue
+            if _AMOUNT.search(piece) or ((_BARE.fullmatch(piece) or _LOOSE_NATIONAL.fullmatch(
+                    piece)) and not self._plausible(text, candidate.start(), piece)):
+                continue  # nothing in it could pass: skip the matcher's work for every region
+            # An international number reads the same in every region: one pass is enough.
+            regions = self.regions[:1] if piece.startswith("+") else self.regions
+            for region in regions:
+                whole = False
+                for match in PhoneNumberMatcher(piece, region, leniency=self.leniency):
+                    start, end = candidate.start() + match.start, candidate.start() + match.end
+                    if self._plausible(text, start, match.raw_string):
+                        found.setdefault((start, end), Span(start, end, self.name, self.index))
+                        whole = whole or match.end - match.start == len(piece)
+                if whole:
+                    break
         return list(found.values())
+
+    @staticmethod
+    def _plausible(text: str, start: int, raw: str) -> bool:
+        """Not an amount or a date; a bare or loosely grouped national number needs context."""
+        if _AMOUNT.search(raw):
+            return False
+        if _BARE.fullmatch(raw) or _LOOSE_NATIONAL.fullmatch(raw):
+            return bool(_CONTEXT.search(text[max(0, start - CONTEXT_CHARS) : start].rstrip()))
+        return True

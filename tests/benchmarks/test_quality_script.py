@@ -73,3 +73,47 @@ def test_default_config_meets_the_quality_targets_on_the_whole_dev_set() -> None
     # still fails.
     assert overall["recall"] >= 0.92, overall
     assert overall["precision"] >= 0.925, overall
+
+
+def tech_data() -> Path:
+    return quality.default_data().with_name("tech-dev.jsonl")
+
+
+def test_tech_scoring_counts_every_label_full_cover_and_over_masks() -> None:
+    from pipeline import Span
+
+    text = "key sk_live_abc ok 5432 Ann"
+    row = {"id": 1, "source": "tech", "text": text, "annotated_labels": [],
+           "spans": [{"start": 4, "end": 15, "label": "SECRET", "value": "sk_live_abc"},
+                     {"start": 24, "end": 27, "label": "PERSON", "value": "Ann"}]}
+    found = [Span(4, 12, "SECRET"), Span(19, 23, "ADDRESS"), Span(24, 27, "ORGANIZATION")]
+    report = quality.score([row], [found])
+    assert report["per_label"]["SECRET"]["recall"] == 1.0  # 8 of 11 characters
+    assert report["per_label"]["SECRET"]["full"] == 0.0
+    assert report["overall"]["precision"] == 2 / 3  # every predicted label counts here
+    assert report["over_masks_per_10kb"] == 10_000 / len(text)
+    assert report["secret_by_kind"]["stripe"] == {"gold": 1, "recall": 1.0, "full": 0.0}
+
+
+def test_default_config_meets_the_technical_targets_on_the_tech_set() -> None:
+    """Issue 14's targets on tech-dev.jsonl as a regression floor. Measured 2026-12-01 on the
+    whole set: recall 0.97, precision 0.95, about 4 over-masks per 10 kB, SECRET fully covered
+    0.98, 45 of 45 JSON documents parse. The floors sit 1-2 points under those figures (NER
+    scores move by a few hundredths between CPU builds, which flips a handful of the 2,497
+    spans), the JSON and secret floors are exact or near: they depend on rules, not the model."""
+    from pipeline import Pipeline
+
+    data = tech_data()
+    if not data.is_file():
+        pytest.skip(f"tech set not found at {data}")
+    rows = quality.load_rows(data, None, None, 0)
+    with Pipeline.from_yaml(ROOT / "config" / "default.yaml") as pipeline:
+        found = pipeline.analyze_many([row["text"] for row in rows])
+        parsed, documents = quality.json_intact(pipeline, rows)
+    report = quality.score(rows, found)
+    overall = report["overall"]
+    assert overall["recall"] >= 0.95, overall
+    assert overall["precision"] >= 0.93, overall
+    assert report["over_masks_per_10kb"] <= 6.0, report["over_masks_per_10kb"]
+    assert report["per_label"]["SECRET"]["full"] >= 0.97, report["per_label"]["SECRET"]
+    assert parsed == documents == 45
