@@ -14,7 +14,6 @@ the per-response map write.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -23,16 +22,7 @@ from benchmarks.common import emit, format_table, interleave, proxy_parser, rati
 from benchmarks.data import chat_body, prompts
 from benchmarks.fake_upstream import stream_token
 from benchmarks.loadgen import LoadGenerator
-from benchmarks.targets import (
-    DEFAULT_CONFIG,
-    Target,
-    add_ner_target,
-    anonymize_proxy,
-    fake_upstream,
-    passthrough,
-    proxy_available,
-    rules_config,
-)
+from benchmarks.targets import DEFAULT_CONFIG, Target, stream_targets
 
 ROUTES = {"chat": "/v1/chat/completions", "responses": "/v1/responses"}
 
@@ -51,21 +41,6 @@ def body_for(route: str, text: str, stream: bool = False) -> str:
     return (chat_body if route == "chat" else responses_body)(text, stream)
 
 
-@contextlib.contextmanager
-def targets_for(chunks: int, gap_ms: float, with_ner: bool, missing: dict[str, str],
-                ner_config: Path):
-    with contextlib.ExitStack() as stack:
-        upstream = stack.enter_context(fake_upstream(chunks=chunks, gap_ms=gap_ms))
-        targets = [upstream, stack.enter_context(passthrough(upstream))]
-        if reason := proxy_available():
-            missing["rules"] = missing["ner"] = reason
-        else:
-            config = stack.enter_context(rules_config())
-            targets.append(stack.enter_context(anonymize_proxy("rules", upstream, config)))
-            add_ner_target(stack, targets, upstream, with_ner, missing, ner_config)
-        yield targets
-
-
 def run(quick: bool, with_ner: bool, ner_config: Path = DEFAULT_CONFIG) -> dict[str, Any]:
     texts = prompts(8 if quick else 32)
     rounds, requests = (1, 20) if quick else (6, 150)
@@ -75,7 +50,7 @@ def run(quick: bool, with_ner: bool, ner_config: Path = DEFAULT_CONFIG) -> dict[
     out: dict[str, Any] = {"rounds": rounds, "requests_per_round": requests,
                            "chunks_per_stream": chunks, "gap_ms": gap_ms,
                            "streams_per_round": streams, "variants": {}}
-    with targets_for(chunks, gap_ms, with_ner, missing, ner_config) as targets, \
+    with stream_targets(chunks, gap_ms, with_ner, missing, ner_config) as targets, \
             LoadGenerator() as lg:
         for t in targets:
             for route, path in ROUTES.items():

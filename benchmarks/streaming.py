@@ -12,7 +12,6 @@ chunk (the restored text equals what the fake sent, and each stream ends with [D
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -27,31 +26,7 @@ from benchmarks.common import (
 from benchmarks.data import chat_body, prompts
 from benchmarks.fake_upstream import stream_token
 from benchmarks.loadgen import LoadGenerator
-from benchmarks.targets import (
-    DEFAULT_CONFIG,
-    Target,
-    add_ner_target,
-    anonymize_proxy,
-    fake_upstream,
-    passthrough,
-    proxy_available,
-    rules_config,
-)
-
-
-@contextlib.contextmanager
-def stream_targets(chunks: int, gap_ms: float, with_ner: bool, missing: dict[str, str],
-                   ner_config: Path):
-    with contextlib.ExitStack() as stack:
-        upstream = stack.enter_context(fake_upstream(chunks=chunks, gap_ms=gap_ms))
-        targets = [upstream, stack.enter_context(passthrough(upstream))]
-        if reason := proxy_available():
-            missing["rules"] = missing["ner"] = reason
-        else:
-            config = stack.enter_context(rules_config())
-            targets.append(stack.enter_context(anonymize_proxy("rules", upstream, config)))
-            add_ner_target(stack, targets, upstream, with_ner, missing, ner_config)
-        yield targets
+from benchmarks.targets import DEFAULT_CONFIG, Target, stream_targets
 
 
 def run(quick: bool, with_ner: bool, ner_config: Path = DEFAULT_CONFIG) -> dict[str, Any]:

@@ -113,3 +113,21 @@ def add_ner_target(stack: contextlib.ExitStack, targets: list[Target], upstream:
             targets.append(stack.enter_context(anonymize_proxy("ner", upstream, ner_config)))
         except RuntimeError as exc:
             missing["ner"] = f"did not start: {str(exc)[-300:]}"
+
+
+@contextlib.contextmanager
+def stream_targets(chunks: int, gap_ms: float, with_ner: bool, missing: dict[str, str],
+                   ner_config: Path) -> Iterator[list[Target]]:
+    """The fake upstream (streaming ``chunks`` pieces ``gap_ms`` apart), the pass-through and
+    the proxies (rules; NER when asked), for the streaming benchmarks; what is unavailable
+    goes into ``missing``."""
+    with contextlib.ExitStack() as stack:
+        upstream = stack.enter_context(fake_upstream(chunks=chunks, gap_ms=gap_ms))
+        targets = [upstream, stack.enter_context(passthrough(upstream))]
+        if reason := proxy_available():
+            missing["rules"] = missing["ner"] = reason
+        else:
+            config = stack.enter_context(rules_config())
+            targets.append(stack.enter_context(anonymize_proxy("rules", upstream, config)))
+            add_ner_target(stack, targets, upstream, with_ner, missing, ner_config)
+        yield targets
