@@ -27,7 +27,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 PLACEHOLDER = re.compile(r"FRUIT_(?:FLASH|REGEX)\d+")
 
 
-def _text_of(content: Any) -> str:
+def text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -61,7 +61,7 @@ class FakeUpstream:
 
     def answer_text(self, body: dict[str, Any]) -> str:
         users = [m for m in body.get("messages", []) if m.get("role") == "user"]
-        return "You said: " + (_text_of(users[-1].get("content")) if users else "")
+        return "You said: " + (text_of(users[-1].get("content")) if users else "")
 
     def tool_arguments(self, body: dict[str, Any]) -> str:
         found = PLACEHOLDER.findall(json.dumps(body.get("messages", [])))

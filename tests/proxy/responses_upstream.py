@@ -19,16 +19,10 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.proxy.conftest import text_of
+
 ENCRYPTED = "gAAAAB-opaque-FRUIT_FLASH0-blob=="  # looks like a placeholder: must stay untouched
 _PLACEHOLDER = re.compile(r"(?:FRUIT_(?:FLASH|REGEX)|PERSON|EMAIL|SECRET|[A-Z_]{3,})\d+")
-
-
-def text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
 
 
 def last_turn(body: dict[str, Any]) -> tuple[str, str]:
