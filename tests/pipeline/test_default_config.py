@@ -153,6 +153,36 @@ def test_a_lone_unusual_surname_is_masked_and_an_acronym_is_not(default: Pipelin
     assert result.text.startswith("In 2004, ") and " RT " in result.text
 
 
+FREQUENT_SURNAMES = ("Vargas", "Watson", "Castro", "Hernandez", "Murphy", "Clinton", "Fischer",
+                     "Kowalski", "Jensen", "Moreno", "Sullivan", "Novak", "Romero", "Schneider",
+                     "Russo", "Nguyen")
+SHORT_CONTEXTS = ("Why did {} say that?", "Unlike the {} novel, this one is short.",
+                  "{} and Reed founded the company.", "It was a match against {} last year.",
+                  "Everyone blamed {} for it.")
+
+
+def test_frequent_surnames_alone_get_the_low_bar_of_names(default: Pipeline) -> None:
+    # wordfreq counts words case-folded, so "watson" looked as everyday as "bright" and a lone
+    # surname needed a 20 % model score. The common-words list now leaves out proper nouns
+    # that name a person or place (tools/build_common_words.py). Measured on these 80
+    # sentences: 65 masked with the old list, 72 with the new; 68 leaves room for the few
+    # flips a CPU's kernels cause (docs/ner.md) and still fails on the old list.
+    sentences = [context.format(name) for context in SHORT_CONTEXTS
+                 for name in FREQUENT_SURNAMES]
+    masked = [s for s in sentences
+              if not any(name in default.anonymize(s).text for name in FREQUENT_SURNAMES)]
+    assert len(masked) >= 68, sorted(set(sentences) - set(masked))
+
+
+def test_everyday_words_that_are_also_names_keep_their_high_bar() -> None:
+    # The words the model must not mask at a sentence start stay on the list; proper nouns
+    # that name no person or place (Linux, Thursday) stay too: they are not personal data.
+    path = DEFAULT.parent / "gazetteer" / "common_words.txt"
+    words = set(path.read_text(encoding="utf-8").split())
+    assert {"bright", "will", "rose", "young", "price", "linux", "thursday"} <= words
+    assert not {"watson", "clinton", "castro", "vargas", "david"} & words
+
+
 def test_language_names_are_never_masked(default: Pipeline) -> None:
     text = "Translate this to German, then reply in english. Greek and Hindi versions too."
     assert default.anonymize(text).text == text
