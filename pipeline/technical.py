@@ -45,7 +45,11 @@ _POSTCODE_BEFORE = re.compile(
     r"|(?:zip|post) ?code\b[\w ]{0,8}$"
     r"|\s-\s$", re.IGNORECASE)
 _STATE_BEFORE = re.compile(r"\b[A-Z]{2,3}['\"]?,?\s*['\"]?$")
-_PLACE_BEFORE = re.compile(r"[A-Z][^\W\d_]+(?:,\s?|\s)$|(?:^|\n)\W{0,4}$")
+_PLACE_BEFORE = re.compile(r"[A-Z][^\W\d_]+(?:,\s?|\s)$")
+# A house number opening a line of an address block, quoted or not (">772 ul. Narewska 94"),
+# not the first column of a CSV or SQL row ("1656,Jerry", "(2783, 'Elizabeth'").
+_LINE_START = re.compile(r"(?:^|\n)[^\w\n(,]{0,4}$")
+_STREET_AFTER = re.compile(r" [^\W\d_]")
 _NOT_POSTCODE_BEFORE = re.compile(
     r"\b(?:port|status|code|error|line|pid|id|version|http|timeout|seats|count|total|page"
     r"|limit|order|invoice|build|step|retry|attempt|exit|uid|gid)\W{0,3}$", re.IGNORECASE)
@@ -62,7 +66,8 @@ _SERVICE_URL = re.compile(
     r"|(?:www\.)?(?:github|gitlab|bitbucket)\.(?:com|org)/[^/\s]+/[^/\s]+"
     r"|[^/\s]+/(?:.*/)?(?:v\d+|api|repos|docs?|problems|logs|settings|simple|graphql)(?:[/?#]|$))",
     re.IGNORECASE)
-_POSTCODE_AFTER = re.compile(r" [A-Z][^\W\d_]{2,}\b(?![_:(])")
+# "12521 Belgrád", "75001 Paris": a place name after the number (a log level is no place).
+_POSTCODE_AFTER = re.compile(r" [A-Z](?=[^\W\d_]*[^\W\d_A-Z])[^\W\d_]{2,}\b(?![_:(])")
 _NOT_PHONE_BEFORE = re.compile(r"(?:invoice|order|ticket|ref|reference|receipt|tracking|number)"
                                r"\b\W{0,12}$", re.IGNORECASE)
 _NUMBERISH = re.compile(r"[\d\W_]+")
@@ -110,6 +115,8 @@ class TechnicalText:
                 return _phone_like(value) or _prose_line(text, span.start)
             if span.label != "ADDRESS" or re.search(r"\d[.,]\d", value):
                 return False  # a bare number, an amount or a version: no street or postcode
+            if _NOT_POSTCODE_BEFORE.search(text[max(0, span.start - 24) : span.start]):
+                return False  # "app id 119146", "order 5521": a number named as something else
             return _postcode(text, span.start, span.end, value) or _prose_line(text, span.start)
         if span.label == "URL":
             if "://" not in value:  # a model's URL without a scheme: a path to a person's page
@@ -145,6 +152,7 @@ class TechnicalText:
 
 
 _CODE_CHARS = re.compile(r"[{}\[\]=;<>|\\_/]|\w,\w|\w:\S|^\s*[\w.-]+:\s|\$ |[\"'`]\s*:"
+                         r"|['\"],[ \t]*['\"]"  # quoted values in a row: ('Ortiz', 'NE')
                          r"|:[ \t]*\d+(?:\.\d+)?[ \t]*,?[ \t]*$"
                          r"|(?i:http|status|error|port|failed|code)\b")
 
@@ -187,8 +195,7 @@ def _postcode(text: str, start: int, end: int, value: str) -> bool:
     if not (3 <= digits <= 8 and _NUMBERISH.fullmatch(value)) or "." in value:
         return False
     before = text[max(0, start - 24) : start]
-    if _NOT_POSTCODE_BEFORE.search(before):
-        return False
     return bool(_POSTCODE_BEFORE.search(before) or _PLACE_BEFORE.search(before)
                 or _STATE_BEFORE.search(before)
+                or (_LINE_START.search(before) and _STREET_AFTER.match(text, end))
                 or _POSTCODE_AFTER.match(text, end))

@@ -105,8 +105,10 @@ _PROSE = re.compile(r"\b(?:token|key|password|secret|passwd)\b[^\n\w]{0,3}(?:[a-
 _NON_VALUE = re.compile(
     r"(?:true|false|null|none|nil|yes|no|on|off|required|optional|redacted|\*+|x+|changeme"
     r"|bearer|basic|string|secret|password|token)$", re.IGNORECASE)
+# A variable, a call, a URL, a path (a base64 key may start with "/": that is no path).
 _CODE_VALUE = re.compile(r"^[$%{<\[]|\$\{|\(|^(?:os|env|process|settings|config|self|this|var)\b"
-                         r"|://|^/|^\.\.?/|^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?::\d+)?(?:/|$)"
+                         r"|://|^/(?!(?=.*\d)(?=.*[A-Z])(?=.*[a-z])[A-Za-z0-9+/]{19,}={0,2}$)"
+                         r"|^\.\.?/|^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?::\d+)?(?:/|$)"
                          r"|^[A-Z][A-Z0-9]+-\d+$|^(?:sha|md)\d*[=:]")
 # Keys whose values are digests, fingerprints or ids: high entropy there is no secret.
 _DIGEST_KEY = re.compile(r"sha|md5|hash|digest|fingerprint|checksum|etag|signature|nonce"
@@ -177,14 +179,15 @@ class SecretStage(Stage):
             key = match.group("key").rsplit(".", 1)[-1]
             group = "quoted" if match.group("quoted") is not None else "bare"
             value = match.group(group)
-            if group == "bare" and re.fullmatch(r"[A-Za-z_]+", value):
-                continue  # a variable (dsn = defaultDSN), not a value
+            start, end = match.span(group)
+            if group == "bare":  # key=value lines (.env, .properties): to the line end
+                rest = _SPACED_REST.match(text, end)  # a spaced app password: abcd efgh ...
+                end = rest.end() if rest else end
+                value = text[start:end]
+                if re.fullmatch(r"[A-Za-z_]+", value):
+                    continue  # a variable (dsn = defaultDSN), not a value
             if _KEY.search(key) and not _NOT_SECRET_KEY.search(key):
                 if _plausible(value, strict=False):
-                    start, end = match.span(group)
-                    if group == "bare":  # key=value lines (.env, .properties): to the line end
-                        rest = _SPACED_REST.match(text, end)
-                        end = rest.end() if rest else end
                     yield start, end
             elif (not _DIGEST_KEY.search(key) and _strong(value) and len(value) >= 20
                   and not _CODE_VALUE.search(value)

@@ -97,6 +97,16 @@ def test_values_assigned_to_secret_keys_are_masked(secrets: Pipeline, line: str)
     assert masked(secrets, line.format(v=value)) == [value]
 
 
+def test_a_spaced_app_password_and_a_key_starting_with_a_slash_are_masked_whole(
+        secrets: Pipeline) -> None:
+    # A Gmail app password is four groups of four letters; a base64 key may open with "/".
+    spaced = " ".join(token(4, "abcdefghijklmnopqrstuvwxyz") for _ in range(4))
+    key = "/" + token(42, ALNUM + "+/") + "="
+    text = f"spring.mail.password={spaced}\njwt.secret={key}\njwt.expiration-ms=3600000\n"
+    assert spaced in masked(secrets, text) and key in masked(secrets, text)
+    assert masked(secrets, "log.path=/var/log/app/server.log") == []
+
+
 def test_authorization_values_are_masked_but_not_the_scheme(secrets: Pipeline) -> None:
     value = token(40)
     assert masked(secrets, f"Authorization: Bearer {value}") == [value]
