@@ -82,7 +82,11 @@ class Text(Shape):
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         if not isinstance(holder[key], str):
             raise self.refuse(where, "a string")
-        out.append(TextSlot(holder, key))
+        out.extend(self.slots(holder, key))
+
+    def slots(self, holder: Any, key: str | int) -> list[TextSlot]:
+        """The text slots of the string ``holder[key]``: here the whole string."""
+        return [TextSlot(holder, key)]
 
 
 class Token(Shape):
