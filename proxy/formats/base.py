@@ -215,14 +215,17 @@ class WireFormat(RelayHook, ABC):
         return {}
 
 
-def restore_tree(value: Any, restorer: Restorer) -> Any:
-    """Every string inside ``value`` restored (dict keys kept)."""
+def restore_tree(value: Any, restorer: Restorer,
+                 json_keys: frozenset[str] = frozenset()) -> Any:
+    """Every string inside ``value`` restored (dict keys kept); a string under one of
+    ``json_keys`` is a JSON document (tool-call arguments) and gets JSON-escaped originals."""
     if isinstance(value, str):
         return restorer.text(value)
     if isinstance(value, list):
-        return [restore_tree(v, restorer) for v in value]
+        return [restore_tree(v, restorer, json_keys) for v in value]
     if isinstance(value, dict):
-        return {k: restore_tree(v, restorer) for k, v in value.items()}
+        return {k: restorer.for_json().text(v) if k in json_keys and isinstance(v, str)
+                else restore_tree(v, restorer, json_keys) for k, v in value.items()}
     return value
 
 
