@@ -33,6 +33,7 @@ from proxy.formats.base import (
     RelayHook,
     StreamTranslator,
     WireFormat,
+    write_texts,
 )
 from proxy.logs import log_event
 from proxy.restoring import Restorer
@@ -67,10 +68,8 @@ async def relay(request: web.Request, fmt: WireFormat, upstream_path: str) -> we
     result = await state.anonymize([slot.get() for slot in fresh], request[LOG_FIELDS],
                                    known=exchange.known, cache=exchange.span_cache,
                                    context=list(exchange.frozen.values()))
-    for slot, text in zip(fresh, result.texts, strict=True):
-        slot.set(text)
-    for i, text in exchange.frozen.items():
-        exchange.slots[i].set(text)
+    write_texts([*fresh, *(exchange.slots[i] for i in exchange.frozen)],
+                [*result.texts, *exchange.frozen.values()])
     exchange.items = {**exchange.known, **result.items}
     for hook in hooks:
         await hook.anonymized(exchange)

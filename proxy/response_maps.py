@@ -71,9 +71,31 @@ async def save_map(state: ProxyState, request: web.Request, kind: str, object_id
         raise store_unavailable() from None
 
 
+class ForgetOnDelete(RelayHook):
+    """``DELETE`` of a response: once the provider confirms it (``"deleted": true``), the
+    response's map is deleted too, rather than kept until its TTL. A store failure is counted
+    and logged; the client still gets the provider's answer (the map then just expires)."""
+
+    def __init__(self, kind: str, object_id: str) -> None:
+        self.kind = kind
+        self.object_id = object_id
+
+    async def answered(self, exchange: Exchange, answer: Answer) -> None:
+        body = answer.upstream
+        if answer.status != 200 or not isinstance(body, dict) or body.get("deleted") is not True:
+            return
+        state = state_of(exchange.request)
+        try:
+            await state.store.delete(_store_id(client_scope(exchange.request), self.kind,
+                                               self.object_id))
+        except StoreError as exc:
+            state.store_failed("delete", exc)
+
+
 def previous_not_found() -> ProxyError:
     return bad_request("previous_response_id names a response this proxy holds no map for "
-                       "(made elsewhere, by another key, or expired after store.ttl_seconds); "
+                       "(made elsewhere, by another key, deleted, or expired after "
+                       "store.ttl_seconds); "
                        "its turns cannot be continued with the same placeholders, so nothing "
                        "was forwarded", "previous_response_not_found")
 

@@ -1,11 +1,14 @@
 """Putting originals back into answers while counting what was restored (for metrics).
 
 Same semantics as ``pipeline.deanonymize`` (longest placeholder first, one pass); only the
-counting is added, per placeholder label, never per value.
+counting is added, per placeholder label, never per value. Text inside a JSON string literal
+(tool-call arguments, Anthropic's ``partial_json``) takes ``for_json()``: an original with a
+quote, a backslash or a newline must not end the literal early.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -22,6 +25,7 @@ class Restorer:
         self._label_of = label_of
         self.restored: Counter[str] = Counter()
         self._pattern = placeholder_pattern(self.items) if self.items else None
+        self._json: Restorer | None = None
 
     def text(self, text: str) -> str:
         """``text`` with every known placeholder replaced by its original."""
@@ -42,6 +46,15 @@ class Restorer:
 
     def streaming(self) -> CountingStream:
         return CountingStream(self)
+
+    def for_json(self) -> Restorer:
+        """A restorer for text inside a JSON string literal: each original is inserted
+        JSON-escaped, so the JSON stays valid however the provider cut it; counts go here."""
+        if self._json is None:
+            escaped = {p: json.dumps(v, ensure_ascii=False)[1:-1] for p, v in self.items.items()}
+            self._json = Restorer(escaped, self._label_of)
+            self._json.restored = self.restored
+        return self._json
 
 
 class CountingStream:

@@ -4,23 +4,26 @@ response's sub-resources, restored with the map stored under that response's id.
 ``GET``, ``DELETE`` and ``cancel`` send no user text upstream (an id in the path, a few
 token-shaped query parameters), so they skip anonymization; their answers are restored with
 the response's own map, or pass as they came when the proxy holds none (then they hold only
-placeholders or what never went through the proxy: nothing is revealed).
+placeholders or what never went through the proxy: nothing is revealed). A confirmed
+``DELETE`` deletes the response's map as well.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from aiohttp import web
 
 from proxy import relay
 from proxy.errors import bad_request
-from proxy.formats.base import ERROR_FORMAT, Exchange
+from proxy.formats.base import ERROR_FORMAT, Exchange, RelayHook
 from proxy.formats.responses import ResponsesFormat
 from proxy.response_maps import (
     CompactWithMaps,
     CreateWithMaps,
+    ForgetOnDelete,
     InputTokensWithMaps,
     checked_id,
     load_map,
@@ -67,20 +70,25 @@ async def cancel(request: web.Request) -> web.StreamResponse:
 
 
 async def delete(request: web.Request) -> web.StreamResponse:
-    """``DELETE /v1/responses/{id}``: passed on; the stored map expires with its TTL."""
-    return await _by_id(request, "DELETE", "")
+    """``DELETE /v1/responses/{id}``: passed on; once the provider confirms, the stored map
+    is deleted too (a later ``previous_response_id`` naming it is refused, as for any id the
+    proxy holds no map for)."""
+    return await _by_id(request, "DELETE", "", forget=True)
 
 
-async def _by_id(request: web.Request, method: str, suffix: str) -> web.StreamResponse:
+async def _by_id(request: web.Request, method: str, suffix: str,
+                 forget: bool = False) -> web.StreamResponse:
     response_id = checked_id(request.match_info["response_id"], "the response id")
+    hooks = (ForgetOnDelete("response", response_id),) if forget else ()
     return await read_restored(request, method, "response", response_id,
-                               f"/responses/{quote(response_id, safe='')}{suffix}")
+                               f"/responses/{quote(response_id, safe='')}{suffix}", hooks)
 
 
 async def read_restored(request: web.Request, method: str, kind: str, object_id: str,
-                        path: str) -> web.StreamResponse:
+                        path: str, hooks: Sequence[RelayHook] = ()) -> web.StreamResponse:
     """A bodiless call for a stored object, answered restored with the map kept under
-    ``kind``/``object_id`` for this client (as it came when the proxy holds none)."""
+    ``kind``/``object_id`` for this client (as it came when the proxy holds none); ``hooks``
+    see the answer (``answered``) before the client does."""
     request[ERROR_FORMAT] = READ
     state = state_of(request)
     upstream = state.upstream_for(READ.provider)
@@ -93,8 +101,8 @@ async def read_restored(request: web.Request, method: str, kind: str, object_id:
     try:
         if answer.status == 200 and answer.content_type == "text/event-stream":
             return await relay._relay_stream(request, state, answer, READ.stream(restorer),
-                                             exchange, ())
-        return await relay._relay_whole(READ, answer, restorer, exchange, ())
+                                             exchange, hooks)
+        return await relay._relay_whole(READ, answer, restorer, exchange, hooks)
     finally:
         answer.close()
         relay._count_restored(state, restorer)

@@ -75,6 +75,10 @@ class ItemStore(ABC):
         blob = await self._get(key)
         return None if blob is None else self._open(key, blob)
 
+    async def delete(self, request_id: str) -> None:
+        """Forget a map now (what it restores was deleted), not at the end of its TTL."""
+        await self._delete(self.key_for(request_id))
+
     def _seal(self, key: str, items: dict[str, str]) -> bytes:
         plain = jsonio.dumps(items)
         return self._cipher.encrypt(plain, key) if self._cipher else plain
@@ -91,6 +95,9 @@ class ItemStore(ABC):
 
     @abstractmethod
     async def _get(self, key: str) -> bytes | None: ...
+
+    @abstractmethod
+    async def _delete(self, key: str) -> None: ...
 
     @abstractmethod
     async def ping(self) -> None:
@@ -131,6 +138,12 @@ class RedisItemStore(ItemStore):
         except (RedisError, OSError) as exc:
             raise StoreError(f"redis GET failed: {type(exc).__name__}") from None
 
+    async def _delete(self, key: str) -> None:
+        try:
+            await self.client.delete(key)
+        except (RedisError, OSError) as exc:
+            raise StoreError(f"redis DEL failed: {type(exc).__name__}") from None
+
     async def ping(self) -> None:
         """A write, the way requests write: a Redis that answers PING but refuses writes
         (``-OOM`` under ``maxmemory``, a read-only replica) fails every request, so it is not
@@ -170,6 +183,9 @@ class MemoryItemStore(ItemStore):
             del self._data[key]
             return None
         return entry[1]
+
+    async def _delete(self, key: str) -> None:
+        self._data.pop(key, None)
 
     def ttl_of(self, request_id: str) -> float | None:
         """Seconds left for a map (tests and diagnostics)."""

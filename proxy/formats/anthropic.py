@@ -82,15 +82,6 @@ def thinking_key(secret: bytes | None, credential: str, signature: str) -> str:
 
 # -- answers -------------------------------------------------------------------------------
 
-def json_restorer(restorer: Restorer) -> Restorer:
-    """A restorer for text inside a JSON string literal (``partial_json``): each original is
-    inserted escaped, so the concatenated JSON stays valid; counts go to ``restorer``."""
-    escaped = {p: json.dumps(v, ensure_ascii=False)[1:-1] for p, v in restorer.items.items()}
-    inner = Restorer(escaped, restorer._label_of)  # noqa: SLF001 - the same labels, by design
-    inner.restored = restorer.restored
-    return inner
-
-
 def answer_thinking(body: Any) -> list[tuple[str, str]]:
     """``(signature, thinking as the provider sent it)`` of an answer's signed blocks."""
     if not isinstance(body, dict) or not isinstance(body.get("content"), list):
@@ -154,7 +145,7 @@ class MessageStream(StreamTranslator):
 
     def __init__(self, restorer: Restorer) -> None:
         self._restorer = restorer
-        self._json = json_restorer(restorer)
+        self._json = restorer.for_json()
         self._blocks: dict[int, _OpenBlock] = {}
         self.signed: list[tuple[str, str]] = []
         self.finished = False

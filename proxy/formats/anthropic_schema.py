@@ -33,13 +33,13 @@ from proxy.formats.schema import (
     Tagged,
     Text,
     Where,
+    is_token,
 )
 
 DESCRIPTION = Opaque(str)  # a tool's description: the developer's, not text
 SECRET = Opaque(str)  # an MCP server's token: sent as given, never logged
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_{}\[\]\":,.+=/-]{1,1024}")
-_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/+=-]{0,255}")
 
 
 class Identifier(Shape):
@@ -70,7 +70,7 @@ class JsonTexts(Shape):
             out.append(TextSlot(holder, key))
         elif isinstance(value, dict):
             for name in value:
-                if not isinstance(name, str) or not _KEY.fullmatch(name):
+                if not isinstance(name, str) or not is_token(name):
                     raise self.refuse(where, "an object whose keys are identifiers")
                 self.walk(value, name, (where, "(a value)"), out)
         elif isinstance(value, list):

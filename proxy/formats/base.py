@@ -32,9 +32,9 @@ relay also calls, in order, after the format's.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from aiohttp import web
 
@@ -60,6 +60,31 @@ class TextSlot:
 
     def set(self, value: str) -> None:
         self.container[self.key] = value  # type: ignore[index]
+
+    def set_later(self, value: str) -> SharedParent | None:
+        """``set``, except that a slot sharing its parent string with other slots (a value
+        of JSON arguments) may leave that parent to be rebuilt once, after all the sets:
+        it returns it (``write_texts`` does this)."""
+        self.set(value)
+        return None
+
+
+class SharedParent(Protocol):
+    """A string several slots write into, rebuilt from their values."""
+
+    def rebuild(self) -> None: ...
+
+
+def write_texts(slots: Iterable[TextSlot], texts: Iterable[str]) -> None:
+    """Write each text into its slot; a shared parent is rebuilt once, not once per slot, so
+    the work stays linear in the body however many values one arguments string holds."""
+    parents: dict[int, SharedParent] = {}
+    for slot, text in zip(slots, texts, strict=True):
+        parent = slot.set_later(text)
+        if parent is not None:
+            parents[id(parent)] = parent
+    for parent in parents.values():
+        parent.rebuild()
 
 
 @dataclass
@@ -190,14 +215,17 @@ class WireFormat(RelayHook, ABC):
         return {}
 
 
-def restore_tree(value: Any, restorer: Restorer) -> Any:
-    """Every string inside ``value`` restored (dict keys kept)."""
+def restore_tree(value: Any, restorer: Restorer,
+                 json_keys: frozenset[str] = frozenset()) -> Any:
+    """Every string inside ``value`` restored (dict keys kept); a string under one of
+    ``json_keys`` is a JSON document (tool-call arguments) and gets JSON-escaped originals."""
     if isinstance(value, str):
         return restorer.text(value)
     if isinstance(value, list):
-        return [restore_tree(v, restorer) for v in value]
+        return [restore_tree(v, restorer, json_keys) for v in value]
     if isinstance(value, dict):
-        return {k: restore_tree(v, restorer) for k, v in value.items()}
+        return {k: restorer.for_json().text(v) if k in json_keys and isinstance(v, str)
+                else restore_tree(v, restorer, json_keys) for k, v in value.items()}
     return value
 
 

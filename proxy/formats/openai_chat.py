@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from proxy.errors import ProxyError, bad_request
 from proxy.formats.base import StreamTranslator, TextSlot, WireFormat, restore_tree
+from proxy.formats.json_string import JSON_FIELDS
 from proxy.formats.openai_schema import CHAT, COMPLETIONS, EMBEDDINGS
 from proxy.formats.openai_stream import OpenAIStream
 from proxy.formats.schema import Obj, find_texts
@@ -31,8 +32,8 @@ class OpenAIFormat(WireFormat):
         return find_texts(self.schema, body)
 
     def restore_answer(self, body: Any, restorer: Restorer) -> Any:
-        """Each choice's message (chat) or text (completions) restored; top-level ids, model
-        names and usage stay as the provider sent them."""
+        """Each choice's message (chat) or text (completions) restored, tool-call arguments
+        with JSON-escaped originals; top-level ids, model names and usage stay as sent."""
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
             return body
         for choice in body["choices"]:
@@ -40,7 +41,7 @@ class OpenAIFormat(WireFormat):
                 continue
             for key in ("message", "text", "delta"):
                 if key in choice:
-                    choice[key] = restore_tree(choice[key], restorer)
+                    choice[key] = restore_tree(choice[key], restorer, JSON_FIELDS)
         return body
 
     def stream(self, restorer: Restorer) -> StreamTranslator:

@@ -1,14 +1,16 @@
 """Every field of OpenAI's Chat Completions, Completions and Embeddings requests, as schemas.
 
 Text the provider reads is ``TEXT`` (anonymized): message contents and names, text parts,
-tool-call arguments, ``user``, ``stop`` sequences, ``metadata`` values, a predicted output, a
-search location. Tool definitions and response schemas are written by the developer and the
-provider needs them byte for byte: they carry no user text by contract (``OPAQUE``), as do
-image URLs and base64 audio or files. Anything not listed here is refused with 400.
+tool-call arguments (``ARGUMENTS``: each string value of their JSON, ``json_string.py``),
+``user``, ``stop`` sequences, ``metadata`` values, a predicted output, a search location.
+Tool definitions and response schemas are written by the developer and the provider needs
+them byte for byte: they carry no user text by contract (``OPAQUE``), as do image URLs and
+base64 audio or files. Anything not listed here is refused with 400.
 """
 
 from __future__ import annotations
 
+from proxy.formats.json_string import ARGUMENTS
 from proxy.formats.schema import (
     BASE64,
     BOOL,
@@ -44,7 +46,7 @@ CONTENT = OneOf(Text("invalid_content"), ListOf(_PART), code="invalid_content")
 
 _TOOL_CALL = Tagged({
     "function": Obj({"id": TOKEN, "type": TOKEN, "index": NUMBER,
-                     "function": Obj({"name": TOKEN, "arguments": TEXT})}),
+                     "function": Obj({"name": TOKEN, "arguments": ARGUMENTS})}),
     "custom": Obj({"id": TOKEN, "type": TOKEN, "index": NUMBER,
                    "custom": Obj({"name": TOKEN, "input": TEXT})}),
 }, default="function", code="invalid_tool_calls")
@@ -58,7 +60,7 @@ MESSAGE = Obj({
     "reasoning": TEXT,
     "tool_calls": ListOf(_TOOL_CALL, code="invalid_tool_calls"),
     "tool_call_id": TOKEN,
-    "function_call": Obj({"name": TOKEN, "arguments": TEXT}, code="invalid_tool_calls"),
+    "function_call": Obj({"name": TOKEN, "arguments": ARGUMENTS}, code="invalid_tool_calls"),
     "audio": Obj({"id": TOKEN}),
 }, code="invalid_messages")
 

@@ -1,7 +1,8 @@
 """OpenAI's streamed chunks (chat and completions): restore each choice, re-emit in order.
 
 Placeholders split across events are rejoined by one ``StreamingDeanonymizer`` per choice
-and field, which holds back only a possible prefix. Held tails are emitted before (or
+and field, which holds back only a possible prefix; tool-call arguments get JSON-escaped
+originals, so the arguments the client assembles stay valid JSON. Held tails are emitted before (or
 inside) the chunk that carries the choice's ``finish_reason``, and before ``[DONE]``, so the
 client never sees a placeholder and never loses a character.
 """
@@ -102,7 +103,10 @@ class StreamRestorer:
     def _feed(self, index: int, field: Any, text: str) -> str:
         stream = self._open.get((index, field))
         if stream is None:
-            stream = self._open[(index, field)] = self._restorer.streaming()
+            # Tool-call arguments are JSON: their originals go in escaped.
+            json_text = isinstance(field, tuple) or field == "function_call"
+            restorer = self._restorer.for_json() if json_text else self._restorer
+            stream = self._open[(index, field)] = restorer.streaming()
         return stream.feed(text)
 
     def _restore_delta(self, index: int, delta: dict[str, Any]) -> None:

@@ -2,13 +2,15 @@
 
 Every string is restored except those that are ids, kinds or opaque data (a placeholder can
 only come back where the provider writes text, but an id or a base64 blob must never be
-touched, even if it happens to contain one).
+touched, even if it happens to contain one). ``arguments`` (function and MCP calls) hold
+JSON: their originals go in JSON-escaped.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from proxy.formats.json_string import JSON_FIELDS
 from proxy.restoring import Restorer
 
 # Keys whose string values are ids, kinds or opaque data: never restored.
@@ -19,7 +21,8 @@ _KEEP_KEYS = frozenset({"id", "object", "type", "status", "call_id", "item_id", 
 
 
 def restore_object(value: Any, restorer: Restorer) -> Any:
-    """``value`` with every text string restored, ids and opaque data kept (in place)."""
+    """``value`` with every text string restored, ids and opaque data kept (in place);
+    ``arguments`` strings with JSON-escaped originals."""
     if isinstance(value, str):
         return restorer.text(value)
     if isinstance(value, list):
@@ -28,7 +31,9 @@ def restore_object(value: Any, restorer: Restorer) -> Any:
         return value
     if isinstance(value, dict):
         for key, item in value.items():
-            if not (key in _KEEP_KEYS and isinstance(item, str)):
+            if key in JSON_FIELDS and isinstance(item, str):
+                value[key] = restorer.for_json().text(item)
+            elif not (key in _KEEP_KEYS and isinstance(item, str)):
                 value[key] = restore_object(item, restorer)
         return value
     return value

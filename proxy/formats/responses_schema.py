@@ -2,7 +2,7 @@
 
 Text the provider reads is ``TEXT`` (anonymized): ``instructions``; ``input`` as a string or
 as items: message contents (``input_text`` / ``output_text`` parts or a string), function-call
-``arguments`` (a JSON string, anonymized as text so every value inside it is), tool outputs
+and MCP ``arguments`` (a JSON string: each string value in it, ``json_string.py``), tool outputs
 (a string or parts), custom tool input, shell commands and their output, computer-call safety
 checks, reasoning summaries and reasoning text, ``metadata`` values, ``user``.
 ``encrypted_content`` (reasoning, compaction) is opaque to the proxy and to the client alike:
@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from proxy.formats.base import TextSlot
+from proxy.formats.json_string import ARGUMENTS
 from proxy.formats.schema import (
     BOOL,
     NUMBER,
@@ -103,7 +104,7 @@ _SHELL_OUTPUT = Obj({"stdout": TEXT, "stderr": TEXT, "outcome": Obj({
 
 ITEM = Tagged({
     "message": Obj({**_ITEM, "role": TOKEN, "content": CONTENT, "phase": TOKEN}),
-    "function_call": Obj({**_CALL, "arguments": TEXT}),
+    "function_call": Obj({**_CALL, "arguments": ARGUMENTS}),
     "function_call_output": Obj({**_CALL, "output": CONTENT}),
     "custom_tool_call": Obj({**_CALL, "input": TEXT}),
     "custom_tool_call_output": Obj({**_CALL, "output": CONTENT}),
@@ -133,10 +134,10 @@ ITEM = Tagged({
     "apply_patch_call_output": Obj({**_CALL, "output": TEXT}),
     "mcp_list_tools": Obj({**_ITEM, "server_label": TOKEN, "tools": OPAQUE, "error": TEXT}),
     "mcp_approval_request": Obj({**_ITEM, "server_label": TOKEN, "name": TOKEN,
-                                 "arguments": TEXT}),
+                                 "arguments": ARGUMENTS}),
     "mcp_approval_response": Obj({**_ITEM, "approval_request_id": TOKEN, "approve": BOOL,
                                   "reason": TEXT}),
-    "mcp_call": Obj({**_ITEM, "server_label": TOKEN, "name": TOKEN, "arguments": TEXT,
+    "mcp_call": Obj({**_ITEM, "server_label": TOKEN, "name": TOKEN, "arguments": ARGUMENTS,
                      "approval_request_id": TOKEN, "output": TEXT, "error": TREE}),
 }, default="message", code="invalid_input")
 """One input item; an item without ``type`` is a message (``{"role", "content"}``)."""

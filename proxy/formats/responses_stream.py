@@ -6,8 +6,10 @@ streaming restorer, one per event family, output item and content part, so a pla
 split over deltas comes back whole and only a tail that could still be a placeholder is held.
 The matching ``*.done`` event (and ``output_item.done``, ``response.completed``) first sends
 that tail as one more delta, then carries its full text restored as a whole: the same text
-the client assembled from the deltas. Embedded items, parts and response objects are
-restored whole. Sequence numbers are renumbered, since a flushed tail is one more event.
+the client assembled from the deltas. Function and MCP call arguments are JSON, restored
+with JSON-escaped originals in deltas and whole alike. Embedded items, parts and response
+objects are restored whole. Sequence numbers are renumbered, since a flushed tail is one more
+event.
 """
 
 from __future__ import annotations
@@ -76,8 +78,9 @@ class ResponsesStream(StreamTranslator):
         if kind in _OPAQUE_EVENTS:
             return [event]
         if kind.endswith(".delta") and isinstance(event.get("delta"), str):
-            key = _key(kind[: -len(".delta")], event)
-            stream, _ = self._open.get(key) or (self._restorer.streaming(), event)
+            family = kind[: -len(".delta")]
+            key = _key(family, event)
+            stream, _ = self._open.get(key) or (self._streaming(family), event)
             self._open[key] = (stream, event)
             event["delta"] = stream.feed(event["delta"])
             if "logprobs" in event:
@@ -98,6 +101,13 @@ class ResponsesStream(StreamTranslator):
         if kind in END_EVENTS:
             self.finished = True
         return [*before, restore_object(event, self._restorer)]
+
+    def _streaming(self, family: str) -> CountingStream:
+        """A new streaming restorer; function and MCP call arguments are JSON (their
+        ``*_arguments.delta`` events), so their originals go in escaped."""
+        if family.endswith("arguments"):
+            return self._restorer.for_json().streaming()
+        return self._restorer.streaming()
 
     def _flush(self, which: Any) -> list[dict[str, Any]]:
         """Held tails of the matching streams, each as one more delta event."""

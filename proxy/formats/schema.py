@@ -58,6 +58,11 @@ class Shape(ABC):
         return bad_request(f"{describe(where)} must be {expected}", self.code)
 
 
+def is_token(value: str) -> bool:
+    """Whether ``value`` has ``TOKEN``'s form: a name or an id, never prose or an e-mail."""
+    return _TOKEN.fullmatch(value) is not None
+
+
 def find_texts(shape: Shape, body: dict[str, Any]) -> list[TextSlot]:
     """The text slots of ``body`` according to ``shape``; 400 at the first unknown value."""
     out: list[TextSlot] = []
@@ -77,7 +82,11 @@ class Text(Shape):
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         if not isinstance(holder[key], str):
             raise self.refuse(where, "a string")
-        out.append(TextSlot(holder, key))
+        out.extend(self.slots(holder, key))
+
+    def slots(self, holder: Any, key: str | int) -> list[TextSlot]:
+        """The text slots of the string ``holder[key]``: here the whole string."""
+        return [TextSlot(holder, key)]
 
 
 class Token(Shape):
@@ -89,7 +98,7 @@ class Token(Shape):
 
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         value = holder[key]
-        if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+        if not isinstance(value, str) or not is_token(value):
             raise self.refuse(where, "an identifier (letters, digits, _ . : / + = -)")
 
 
@@ -230,7 +239,7 @@ class MapOf(Shape):
         if not isinstance(value, dict):
             raise self.refuse(where, "an object")
         for name in value:
-            if not _TOKEN.fullmatch(name):
+            if not is_token(name):
                 raise bad_request(f"{describe(where)} has a key that is not an identifier",
                                   "invalid_field")
             if value[name] is not None:

@@ -42,6 +42,7 @@ class FakeUpstream:
     Chat answers are ``"You said: " + last user text``, so they hold the placeholders the
     provider saw. ``cuts`` splits a streamed answer (content or tool arguments) at those
     character positions; ``byte_pieces`` re-cuts the raw SSE bytes into pieces of that size.
+    Tool-call arguments list the input's placeholders, as ``placeholder`` finds them.
     """
 
     received: list[dict[str, Any]] = field(default_factory=list)
@@ -56,6 +57,7 @@ class FakeUpstream:
     stream_finished: bool = False
     stream_aborted: bool = False
     url: str = ""
+    placeholder: re.Pattern[str] = PLACEHOLDER
 
     # -- answers -----------------------------------------------------------------------------
 
@@ -64,7 +66,7 @@ class FakeUpstream:
         return "You said: " + (text_of(users[-1].get("content")) if users else "")
 
     def tool_arguments(self, body: dict[str, Any]) -> str:
-        found = PLACEHOLDER.findall(json.dumps(body.get("messages", [])))
+        found = self.placeholder.findall(json.dumps(body.get("messages", [])))
         return json.dumps({"fruits": found, "note": "about " + " and ".join(found)})
 
     def pieces(self, text: str) -> list[str]:
@@ -262,6 +264,23 @@ class RunningProxy:
 
 
 ProxyFactory = Callable[..., Awaitable[RunningProxy]]
+
+
+def config_file(folder: Path, yaml: str) -> Path:
+    """A pipeline config of a test's own, written into ``folder``."""
+    path = folder / "pipeline.yaml"
+    path.write_text(yaml, encoding="utf-8")
+    return path
+
+
+async def streamed_tool_arguments(client: openai.AsyncOpenAI, **create: Any) -> list[str]:
+    """The argument pieces of a streamed chat answer's tool calls, as the SDK parsed them;
+    the stream must end with ``finish_reason: tool_calls``."""
+    stream = await client.chat.completions.create(stream=True, **create)
+    chunks = [c async for c in stream]
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    return [call.function.arguments or "" for c in chunks
+            for call in (c.choices[0].delta.tool_calls or [])]
 
 
 def make_settings(upstream_url: str, redis_prefix: str, env: dict[str, str] | None = None,

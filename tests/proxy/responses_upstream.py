@@ -225,7 +225,10 @@ class FakeResponses:
 
     async def delete(self, request: web.Request) -> web.Response:
         await self.record(request)
-        self.stored.pop(request.match_info["id"], None)
+        if self.stored.pop(request.match_info["id"], None) is None:
+            return web.json_response({"error": {"message": "not found", "type":
+                                                "invalid_request_error", "code": None,
+                                                "param": None}}, status=404)
         return web.json_response({"id": request.match_info["id"], "object": "response",
                                   "deleted": True})
 

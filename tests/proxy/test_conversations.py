@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from proxy import jsonio
 from proxy.state import STATE
-from tests.proxy.conftest import FakeUpstream, ProxyFactory, make_settings
+from tests.proxy.conftest import FakeUpstream, ProxyFactory, config_file, make_settings
 
 # "Dr." makes a name detectable; the same name elsewhere is found only by every-occurrence.
 CONFIG = """
@@ -30,9 +30,7 @@ KEY = b"k" * 32
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    path = tmp_path / "conversation.yaml"
-    path.write_text(CONFIG, encoding="utf-8")
-    return path
+    return config_file(tmp_path, CONFIG)
 
 
 @pytest.fixture

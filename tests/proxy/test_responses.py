@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import openai
 import pytest
+import redis.asyncio as aioredis
 
 from proxy.app import create_app
 from proxy.formats import responses_schema
@@ -280,6 +281,34 @@ async def test_retrieve_input_items_cancel_delete_restored(rproxy: RunningProxy,
     count = await client.responses.input_tokens.count(model="gpt-test", input="apples")
     assert count.input_tokens == 7
     assert_never_saw_originals(fake)
+
+
+async def test_a_confirmed_delete_deletes_the_responses_map(
+        rproxy: RunningProxy, fake: FakeResponses, redis_client: aioredis.Redis,
+        redis_prefix: str) -> None:
+    client = rproxy.client()
+    kept, deleted = [await client.responses.create(model="gpt-test", input="I like apples")
+                     for _ in range(2)]
+
+    async def maps_of(response_id: str) -> int:
+        match = f"{redis_prefix}response/*/{response_id}"
+        return len([key async for key in redis_client.scan_iter(match=match)])
+
+    assert await maps_of(kept.id) == await maps_of(deleted.id) == 1
+    # Another key's delete reaches the provider, but not this key's map.
+    await rproxy.client(api_key="sk-someone-else").responses.delete(kept.id)
+    # The provider no longer has it (404): nothing confirmed, the map stays.
+    with pytest.raises(openai.NotFoundError):
+        await client.responses.delete(kept.id)
+    assert await maps_of(kept.id) == 1
+    await client.responses.delete(deleted.id)
+    assert await maps_of(deleted.id) == 0
+    sent = len(fake.received)
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.responses.create(model="gpt-test", input="and bananas",
+                                      previous_response_id=deleted.id)
+    assert caught.value.code == "previous_response_not_found"
+    assert len(fake.received) == sent  # nothing forwarded
 
 
 async def test_path_ids_and_query_are_checked(rproxy: RunningProxy, fake: FakeResponses) -> None:

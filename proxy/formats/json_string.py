@@ -1,0 +1,121 @@
+"""Tool-call arguments: a JSON document inside a string, whose string values are the texts.
+
+OpenAI sends a tool call's arguments as JSON text (chat ``tool_calls[].function.arguments``
+and ``function_call.arguments``, Responses ``function_call``, ``mcp_call`` and
+``mcp_approval_request`` ``arguments``). Anonymized as one raw text, a value's original would
+be its escaped spelling (``Anna \\"Nan\\" Smith``) and a span could cross JSON syntax. So the
+string is read as JSON: each string value is a text slot holding the decoded value, and
+writing a slot re-encodes that one literal in place. Every other byte of the string (spacing,
+key order, number spelling, values nothing was found in) stays as the client wrote it, so a
+conversation's earlier turns go upstream byte-identical and the provider's prompt cache hits.
+
+Object keys are parameter names, forwarded as they are, so they must be tokens (as in
+Anthropic's ``tool_use.input``); numbers, booleans and null are forwarded too. A string that is
+not such a document (partial arguments, free text, a key with a space, ``NaN``) is one text,
+anonymized whole as before: never forwarded unread. Answers put originals back JSON-escaped
+(``Restorer.for_json``) under the keys of ``JSON_FIELDS``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from json.decoder import scanstring
+from typing import Any
+
+from proxy import jsonio
+from proxy.formats.base import SharedParent, TextSlot
+from proxy.formats.schema import Text, is_token
+
+JSON_FIELDS = frozenset({"arguments"})
+"""Answer fields (OpenAI chat and Responses) whose string is a JSON document."""
+
+# A string literal; in valid JSON no quote occurs outside one, so these are all of them.
+_LITERAL = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+Literal = tuple[int, int, str]
+
+
+def string_values(document: str) -> list[Literal] | None:
+    """``(start, end, decoded)`` of each string value's literal in ``document``, in document
+    order; None when it is not strict JSON (``jsonio.loads_request``'s rules) or an object
+    key is not a token."""
+    try:
+        jsonio.loads_request(document.encode("utf-8"))
+    except (jsonio.InvalidRequestJSON, UnicodeEncodeError):
+        return None
+    found = []
+    for match in _LITERAL.finditer(document):
+        start, end = match.span()
+        value = scanstring(document, start + 1, True)[0]
+        if document.startswith(":", _SPACE.match(document, end).end()):  # a key
+            if not is_token(value):
+                return None
+        else:
+            found.append((start, end, value))
+    return found
+
+
+class _Document:
+    """The JSON string being rewritten, as pieces: the bytes between literals and each value
+    literal. A slot's value re-encodes its literal; ``rebuild`` writes the joined pieces back
+    into the parent, so slots may be set in any order and any number of times."""
+
+    def __init__(self, holder: Any, key: str | int, literals: list[Literal]) -> None:
+        text = holder[key]
+        self.holder, self.key = holder, key
+        self.pieces: list[str] = []
+        self.originals: list[tuple[str, str]] = []  # (literal as sent, its value)
+        last = 0
+        for start, end, value in literals:
+            self.pieces += [text[last:start], text[start:end]]
+            self.originals.append((text[start:end], value))
+            last = end
+        self.pieces.append(text[last:])
+
+    def write(self, index: int, value: str) -> None:
+        literal, original = self.originals[index]
+        # Back to the original: its own bytes. Otherwise JSON, \u-escaped if it was ASCII.
+        self.pieces[2 * index + 1] = literal if value == original else json.dumps(
+            value, ensure_ascii=literal.isascii())
+
+    def rebuild(self) -> None:
+        self.holder[self.key] = "".join(self.pieces)
+
+
+@dataclass(slots=True)
+class JsonValueSlot(TextSlot):
+    """One decoded string value of a JSON string: ``container`` is the list of the
+    document's current values, ``key`` this value's index in it."""
+
+    document: _Document
+
+    def set(self, value: str) -> None:
+        if self.set_later(value) is not None:
+            self.document.rebuild()
+
+    def set_later(self, value: str) -> SharedParent | None:
+        if value == self.container[self.key]:  # type: ignore[index]
+            return None
+        self.container[self.key] = value  # type: ignore[index]
+        self.document.write(self.key, value)  # type: ignore[arg-type]
+        return self.document
+
+
+class JsonString(Text):
+    """A string holding a JSON document whose string values are text (tool-call arguments)."""
+
+    def slots(self, holder: Any, key: str | int) -> list[TextSlot]:
+        """One slot per string value, or the whole string as one text when it is not a JSON
+        document with token keys."""
+        literals = string_values(holder[key])
+        if literals is None:
+            return super().slots(holder, key)
+        document = _Document(holder, key, literals)
+        values = [value for _, _, value in literals]
+        return [JsonValueSlot(values, i, document) for i in range(len(values))]
+
+
+ARGUMENTS = JsonString()
