@@ -96,7 +96,9 @@ def _stdnum(module: Any) -> Callable[[str], bool]:
 
 
 def _compile(body: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(_EDGE_L + body + _EDGE_R, flags)
+    """``body`` between token edges; grouped, so both edges bind every alternative of it (an
+    ungrouped ``A|B`` left ``A`` unbounded on the right: a BSN inside a 10-digit number)."""
+    return re.compile(_EDGE_L + "(?:" + body + ")" + _EDGE_R, flags)
 
 
 _IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"

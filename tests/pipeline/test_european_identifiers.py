@@ -56,6 +56,18 @@ def test_checksum_valid_digit_runs_without_an_id_word_stay_as_written(ids: Pipel
     assert found(ids, f"created_at={tax} account 607491000067 order {bsn}") == []
 
 
+def test_a_valid_id_inside_a_longer_digit_run_is_no_match(ids: Pipeline) -> None:
+    # "id: 4155550123" once became "id: GOV_ID03": a valid BSN is the 10-digit run's prefix.
+    from stdnum.nl import bsn
+
+    for _ in range(5):
+        value = with_check_digit(bsn.is_valid, 7, 9)
+        dotted = f"{value[:4]}.{value[4:6]}.{value[6:]}"
+        for text in (f"id: {value}3", f"BSN 9{value}", f"id: {dotted}7"):
+            assert not {value, dotted} & set(found(ids, text)), text  # a whole run, or nothing
+        assert found(ids, f"BSN {value}") == [value]
+
+
 def test_uk_national_insurance_numbers_follow_hmrcs_prefix_rules(ids: Pipeline) -> None:
     assert found(ids, "NINO: PX 93 45 49 A") == ["PX 93 45 49 A"]
     assert found(ids, "nino ab123456c") == ["ab123456c"]
