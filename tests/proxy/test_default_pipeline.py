@@ -12,9 +12,8 @@ import re
 import pytest
 import redis.asyncio as aioredis
 
-from tests.proxy.conftest import ROOT, FakeUpstream, ProxyFactory, RunningProxy
+from tests.proxy.conftest import DEFAULT, FakeUpstream, ProxyFactory, RunningProxy
 
-DEFAULT = ROOT / "config" / "default.yaml"
 VALUES = {
     "Maria Gonzalez": "PERSON",
     "maria.gonzalez@example.org": "EMAIL",
