@@ -1,14 +1,15 @@
 """Every field of Anthropic's Messages (and count_tokens) request, as schemas.
 
 Text the provider reads is ``TEXT`` (anonymized): ``system``, message contents, text blocks,
-every string of a ``tool_use.input``, tool results, text documents and their titles, search
-results, citations' quoted text, thinking text (swapped back to the signed original after
-anonymization when the proxy has it), stop sequences, a web search's location. Tool
-definitions, JSON schemas and server configs are written by the developer and the provider
-needs them byte for byte (``OPAQUE``, ``DESCRIPTION``); images, base64 PDFs, URLs, file ids,
-signatures and ``redacted_thinking`` data are binary or signed and pass untouched, held to
-their form (``BASE64``, ``URL``, ``TOKEN``) so no prose hides in them. ``metadata.user_id``
-is an identifier (``IDENTIFIER``: no spaces, no ``@``). Anything not listed is refused (400).
+every string and identifier-like integer of a ``tool_use.input``, tool results, text
+documents and their titles, search results, citations' quoted text, thinking text (swapped
+back to the signed original after anonymization when the proxy has it), stop sequences, a
+web search's location. Tool definitions, JSON schemas and server configs are written by the
+developer and the provider needs them byte for byte (``OPAQUE``, ``DESCRIPTION``); images,
+base64 PDFs, URLs, file ids, signatures and ``redacted_thinking`` data are binary or signed
+and pass untouched, held to their form (``BASE64``, ``URL``, ``TOKEN``) so no prose hides in
+them. ``metadata.user_id`` is an identifier (``IDENTIFIER``: no spaces, no ``@``). Anything
+not listed is refused (400).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 from typing import Any
 
 from proxy.formats.base import TextSlot
+from proxy.formats.json_numbers import NumberSlot, number_text
 from proxy.formats.schema import (
     BASE64,
     BOOL,
@@ -56,7 +58,8 @@ class Identifier(Shape):
 
 
 class JsonTexts(Shape):
-    """Any JSON value whose every string is text (a tool call's ``input``); object keys are
+    """Any JSON value whose every string is text (a tool call's ``input``), and every
+    integer long enough to be an identifier (its digits; json_numbers.py); object keys are
     parameter names, forwarded as they are, so they must be identifiers."""
 
     code = "invalid_content"
@@ -68,6 +71,8 @@ class JsonTexts(Shape):
         value = holder[key]
         if isinstance(value, str):
             out.append(TextSlot(holder, key))
+        elif number_text(value) is not None:
+            out.append(NumberSlot(holder, key, value))
         elif isinstance(value, dict):
             for name in value:
                 if not isinstance(name, str) or not is_token(name):

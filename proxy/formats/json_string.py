@@ -10,7 +10,9 @@ key order, number spelling, values nothing was found in) stays as the client wro
 conversation's earlier turns go upstream byte-identical and the provider's prompt cache hits.
 
 Object keys are parameter names, forwarded as they are, so they must be tokens (as in
-Anthropic's ``tool_use.input``); numbers, booleans and null are forwarded too. A string that is
+Anthropic's ``tool_use.input``). An integer long enough to be an identifier is a text slot
+too, its text the digits as written (json_numbers.py): unchanged it keeps its bytes, changed
+it becomes a JSON string. Other numbers, booleans and null are forwarded. A string that is
 not such a document (partial arguments, free text, a key with a space, ``NaN``) is one text,
 anonymized whole as before: never forwarded unread. Answers put originals back JSON-escaped
 (``Restorer.for_json``) under the keys of ``JSON_FIELDS``.
@@ -26,22 +28,25 @@ from typing import Any
 
 from proxy import jsonio
 from proxy.formats.base import SharedParent, TextSlot
+from proxy.formats.json_numbers import identifier_like
 from proxy.formats.schema import Text, is_token
 
 JSON_FIELDS = frozenset({"arguments"})
 """Answer fields (OpenAI chat and Responses) whose string is a JSON document."""
 
-# A string literal; in valid JSON no quote occurs outside one, so these are all of them.
-_LITERAL = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A string literal or a number; in valid JSON no quote occurs outside a string and no digit
+# outside a string or a number, so these are all of them.
+_LITERAL = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d[\d.eE+-]*', re.DOTALL)
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 Literal = tuple[int, int, str]
 
 
-def string_values(document: str) -> list[Literal] | None:
-    """``(start, end, decoded)`` of each string value's literal in ``document``, in document
-    order; None when it is not strict JSON (``jsonio.loads_request``'s rules) or an object
-    key is not a token."""
+def text_values(document: str) -> list[Literal] | None:
+    """``(start, end, text)`` of each value of ``document`` that is text, in document order:
+    a string value's literal and its decoded value, an identifier-like integer's literal and
+    its digits as written. None when it is not strict JSON (``jsonio.loads_request``'s
+    rules) or an object key is not a token."""
     try:
         jsonio.loads_request(document.encode("utf-8"))
     except (jsonio.InvalidRequestJSON, UnicodeEncodeError):
@@ -49,6 +54,10 @@ def string_values(document: str) -> list[Literal] | None:
     found = []
     for match in _LITERAL.finditer(document):
         start, end = match.span()
+        if document[start] != '"':
+            if identifier_like(match.group()):
+                found.append((start, end, match.group()))
+            continue
         value = scanstring(document, start + 1, True)[0]
         if document.startswith(":", _SPACE.match(document, end).end()):  # a key
             if not is_token(value):
@@ -60,8 +69,9 @@ def string_values(document: str) -> list[Literal] | None:
 
 class _Document:
     """The JSON string being rewritten, as pieces: the bytes between literals and each value
-    literal. A slot's value re-encodes its literal; ``rebuild`` writes the joined pieces back
-    into the parent, so slots may be set in any order and any number of times."""
+    literal. A slot's value re-encodes its literal (a changed number's as a string);
+    ``rebuild`` writes the joined pieces back into the parent, so slots may be set in any
+    order and any number of times."""
 
     def __init__(self, holder: Any, key: str | int, literals: list[Literal]) -> None:
         text = holder[key]
@@ -77,7 +87,8 @@ class _Document:
 
     def write(self, index: int, value: str) -> None:
         literal, original = self.originals[index]
-        # Back to the original: its own bytes. Otherwise JSON, \u-escaped if it was ASCII.
+        # Back to the original: its own bytes (a number's digits too). Otherwise a JSON
+        # string, \u-escaped if the literal was ASCII.
         self.pieces[2 * index + 1] = literal if value == original else json.dumps(
             value, ensure_ascii=literal.isascii())
 
@@ -87,8 +98,8 @@ class _Document:
 
 @dataclass(slots=True)
 class JsonValueSlot(TextSlot):
-    """One decoded string value of a JSON string: ``container`` is the list of the
-    document's current values, ``key`` this value's index in it."""
+    """One text value of a JSON string (a decoded string, or an integer's digits):
+    ``container`` is the list of the document's current values, ``key`` this one's index."""
 
     document: _Document
 
@@ -108,9 +119,9 @@ class JsonString(Text):
     """A string holding a JSON document whose string values are text (tool-call arguments)."""
 
     def slots(self, holder: Any, key: str | int) -> list[TextSlot]:
-        """One slot per string value, or the whole string as one text when it is not a JSON
+        """One slot per text value, or the whole string as one text when it is not a JSON
         document with token keys."""
-        literals = string_values(holder[key])
+        literals = text_values(holder[key])
         if literals is None:
             return super().slots(holder, key)
         document = _Document(holder, key, literals)

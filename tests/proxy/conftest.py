@@ -23,6 +23,7 @@ from proxy.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FRUITS = ROOT / "config" / "fruits.yaml"
+DEFAULT = ROOT / "config" / "default.yaml"  # the shipped pipeline (the NER model)
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PLACEHOLDER = re.compile(r"FRUIT_(?:FLASH|REGEX)\d+")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 from proxy.logs import JsonFormatter, TextFormatter
 from tests.proxy.anthropic_fake import PLACEHOLDERS, FakeAnthropic, sign, text_of
-from tests.proxy.conftest import FakeUpstream, ProxyFactory, RunningProxy, _serve
+from tests.proxy.conftest import DEFAULT, FakeUpstream, ProxyFactory, RunningProxy, _serve
 
 PROMPT = "I like apples and bananas, and plums too"
 VALUES = ("apples", "bananas", "plums")
@@ -155,6 +156,35 @@ async def test_tool_use_round_trip_with_personal_data_in_the_result(
                                                         "FRUIT_REGEX0"]
     assert sent[2]["content"][0]["content"][0]["text"] == "FRUIT_REGEX0: 3 kg; FRUIT_FLASH0: 2 kg"
     assert fake.received[0]["json"]["tools"] == tools  # tool schemas pass untouched
+
+
+async def test_a_card_written_as_a_number_in_tool_use_input_is_masked(
+        start_proxy: ProxyFactory, fake: FakeAnthropic) -> None:
+    """The shipped config: a Luhn-valid card as a JSON number goes up as a placeholder
+    string; short integers, a float and a timestamp no validator confirms go as they were.
+    The provider's placeholder comes back as the digits, in a string."""
+    proxy = await start_proxy(config=DEFAULT, flags={"anthropic_upstream": fake.url})
+    card = "4111111111111111"
+    tool_input = {"card": int(card), "qty": 3, "order": 1017, "price": 1234567.5,
+                  "at": 1733059200, "cards": [int(card)]}
+
+    def refund(body: dict[str, Any]) -> list[dict[str, Any]]:
+        found = re.findall(r"CREDIT_CARD\d+", json.dumps(body["messages"]))
+        return [{"type": "tool_use", "id": "toolu_2", "name": "refund",
+                 "input": {"cards": found}}]
+
+    fake.script = refund
+    answer = await client(proxy).messages.create(model=MODEL, max_tokens=100, messages=[
+        user("Pay the order"),
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1",
+                                           "name": "pay", "input": tool_input}]},
+        user([{"type": "tool_result", "tool_use_id": "toolu_1", "content": "paid"}])])
+    assert "411111" not in fake.all_received()
+    sent = fake.received[0]["json"]["messages"][1]["content"][0]["input"]
+    assert re.fullmatch(r"CREDIT_CARD\d+", sent["card"])
+    assert sent == {**tool_input, "card": sent["card"], "cards": [sent["card"]]}
+    assert '"order":1017,"price":1234567.5,"at":1733059200,' in fake.received[0]["raw"]
+    assert answer.content[0].input == {"cards": [card, card]}
 
 
 def thinking_script(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import pytest
 
 from proxy.errors import ProxyError, upstream_timeout
 from proxy.formats.anthropic import MessageStream, request_texts
+from proxy.formats.base import write_texts
 from proxy.restoring import Restorer
 from proxy.streaming import SSEDecoder
 
@@ -142,6 +143,23 @@ def test_every_text_is_found_and_binary_sources_are_not() -> None:
         "stop_sequences": ["stop"], "metadata": {"user_id": "u-1"}}
     texts = [slot.get() for slot in request_texts(body)]
     assert texts == ["s", "t", "c", "d", "a", "q", "dt", "v1", "v2", "r", "stop"]
+
+
+def test_tool_input_integers_that_may_be_identifiers_are_texts() -> None:
+    """7 digits or more (a card, a phone, an id): text, its digits; set back unchanged it is
+    the same int, changed a string. Booleans, floats and short integers are no texts."""
+    tool_input = {"card": 4111111111111111, "qty": 3, "order": 1017, "ok": True,
+                  "price": 12345678.5, "ids": [-1234567, 1733059200]}
+    body = {"model": "m", "messages": [{"role": "assistant", "content": [
+        {"type": "tool_use", "id": "t1", "name": "f", "input": tool_input}]}]}
+    slots = request_texts(body)
+    assert [slot.get() for slot in slots] == ["4111111111111111", "-1234567", "1733059200"]
+    write_texts(slots, ["CREDIT_CARD0", "-1234567", "1733059200"])
+    assert tool_input == {"card": "CREDIT_CARD0", "qty": 3, "order": 1017, "ok": True,
+                          "price": 12345678.5, "ids": [-1234567, 1733059200]}
+    assert [slot.get() for slot in slots] == ["CREDIT_CARD0", "-1234567", "1733059200"]
+    slots[0].set("4111111111111111")
+    assert tool_input["card"] == 4111111111111111
 
 
 def test_every_parameter_of_the_installed_sdk_is_classified() -> None:

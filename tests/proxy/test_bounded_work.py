@@ -13,9 +13,7 @@ import pytest
 from benchmarks.bounded_work import short_words
 from pipeline.ner.batcher import WindowBatcher
 from proxy.state import STATE
-from tests.proxy.conftest import ROOT, FakeUpstream, ProxyFactory, RunningProxy
-
-DEFAULT = ROOT / "config" / "default.yaml"
+from tests.proxy.conftest import DEFAULT, FakeUpstream, ProxyFactory, RunningProxy
 
 
 def batcher_of(proxy: RunningProxy) -> WindowBatcher:

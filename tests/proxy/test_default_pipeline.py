@@ -12,9 +12,8 @@ import re
 import pytest
 import redis.asyncio as aioredis
 
-from tests.proxy.conftest import ROOT, FakeUpstream, ProxyFactory, RunningProxy
+from tests.proxy.conftest import DEFAULT, FakeUpstream, ProxyFactory, RunningProxy
 
-DEFAULT = ROOT / "config" / "default.yaml"
 VALUES = {
     "Maria Gonzalez": "PERSON",
     "maria.gonzalez@example.org": "EMAIL",
@@ -95,3 +94,21 @@ async def test_tool_call_arguments_come_back_with_the_values(default_proxy: Runn
     arguments = json.loads(sent[1]["tool_calls"][0]["function"]["arguments"])
     assert re.fullmatch(r"PERSON\d+", arguments["customer"])
     assert re.search(r"PERSON\d+", sent[0]["content"]).group() == arguments["customer"]
+
+
+async def test_a_card_written_as_a_json_number_in_arguments_is_masked(
+        default_proxy: RunningProxy, upstream: FakeUpstream) -> None:
+    """A bare number is masked only when a validator confirms it: the Luhn-valid card is,
+    the timestamp, the short integers and the float stay as the client wrote them."""
+    arguments = ('{"card": 4111111111111111, "qty": 3, "order": 1017, "total": 1234567.50,'
+                 ' "at": 1733059200}')
+    await default_proxy.client().chat.completions.create(model="fake", messages=[
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "call_0", "type": "function",
+            "function": {"name": "pay", "arguments": arguments}}]},
+        {"role": "tool", "tool_call_id": "call_0", "content": "paid"}])
+    assert "4111" not in upstream.all_received()
+    sent = upstream.received[0]["json"]["messages"][0]["tool_calls"][0]["function"]
+    card = json.loads(sent["arguments"])["card"]
+    assert re.fullmatch(r"CREDIT_CARD\d+", card)
+    assert sent["arguments"] == arguments.replace("4111111111111111", json.dumps(card))

@@ -8,7 +8,7 @@ import random
 from typing import Any
 
 from proxy.formats.base import TextSlot, write_texts
-from proxy.formats.json_string import ARGUMENTS, JsonValueSlot, string_values
+from proxy.formats.json_string import ARGUMENTS, JsonValueSlot, text_values
 from proxy.formats.openai_chat import CHAT_FORMAT
 from proxy.formats.openai_stream import StreamRestorer
 from proxy.formats.responses import ResponsesFormat
@@ -25,19 +25,19 @@ def label_of(placeholder: str) -> str:
 
 
 def values_of(document: str) -> list[str] | None:
-    found = string_values(document)
+    found = text_values(document)
     return None if found is None else [value for _, _, value in found]
 
 
-def test_string_values_are_decoded_in_document_order() -> None:
+def test_text_values_are_decoded_in_document_order() -> None:
     document = r'''{"a": "q\"uote\\ \/ \n", "b": [ "", {"c": "caf\u00e9 \ud83c\udf51"}, 1.50,
                    true, null, ["x", []]], "d":"Zoë"}'''
     assert values_of(document) == ['q"uote\\ / \n', "", "café 🍑", "x", "Zoë"]
-    for start, end, value in string_values(document) or []:
+    for start, end, value in text_values(document) or []:
         assert json.loads(document[start:end]) == value
 
 
-def test_documents_without_string_values_have_none() -> None:
+def test_documents_without_text_values_have_none() -> None:
     assert values_of('{"n": 1, "ok": [true, null, -2.5e3]}') == []
     assert values_of("  42 ") == []
     assert values_of('"just a string"') == ["just a string"]
@@ -47,10 +47,10 @@ def test_what_is_not_a_document_with_token_keys_is_none() -> None:
     for text in ("", "   ", "free text", '{"a": "b"', '{"a": "b"} x', '{"a": NaN}',
                  '{"a": "\\ud800"}', '{"a": "raw\nnewline"}', '{"to whom": "x"}',
                  '{"ok": {"caf\\u00e9": "x"}}', "{'a': 'b'}", '{"a": 1,}'):
-        assert string_values(text) is None, text
+        assert text_values(text) is None, text
 
 
-def test_random_documents_give_every_string_value() -> None:
+def test_random_documents_give_every_text_value() -> None:
     rng = random.Random(7)
     alphabet = 'ab "\\/\n\t\x01é€🍑\u2028'
 
@@ -62,7 +62,7 @@ def test_random_documents_give_every_string_value() -> None:
         if kind == 0:
             return text()
         if kind == 1:
-            return rng.choice([0, -1.5, True, None, 10**30])
+            return rng.choice([0, -1.5, True, None, 10**30, -1234567, 123456, 1.5e30])
         if kind == 2:
             return text()
         if kind == 3:
@@ -72,6 +72,8 @@ def test_random_documents_give_every_string_value() -> None:
     def strings(node: Any) -> list[str]:
         if isinstance(node, str):
             return [node]
+        if type(node) is int and abs(node) >= 10**6:  # may be an identifier: a text too
+            return [str(node)]
         children = node.values() if isinstance(node, dict) else node
         return [s for c in children for s in strings(c)] if isinstance(node, dict | list) else []
 
@@ -117,6 +119,26 @@ def test_a_value_set_back_to_its_original_gets_its_own_bytes_again() -> None:
     slots[0].set("café")
     slots[1].set("Zoë")
     assert holder[0] == "{\"a\": \"caf\\u00e9\", \"b\": \"Zoë\"}"
+
+
+def test_integers_that_may_be_identifiers_are_texts_and_go_back_as_strings() -> None:
+    """7 digits or more, as written: a changed one is a JSON string, an unchanged one keeps
+    its bytes; short integers, floats and exponents are no texts."""
+    arguments = ('{"card": 4111111111111111, "qty": 3, "order": 1017, "six": 123456,\n'
+                 ' "ids": [-1234567, 1733059200], "price": 12345678.50, "big": 1E9,'
+                 ' "e": 12345678e2, "ok": true, "s": "4111111111111111"}')
+    assert values_of(arguments) == ["4111111111111111", "-1234567", "1733059200",
+                                    "4111111111111111"]
+    holder = {"arguments": arguments}
+    slots = ARGUMENTS.slots(holder, "arguments")
+    write_texts(slots, ["CREDIT_CARD0", "-GOV_ID0", "1733059200", "CREDIT_CARD0"])
+    assert holder["arguments"] == arguments.replace(
+        "4111111111111111,", '"CREDIT_CARD0",').replace("-1234567", '"-GOV_ID0"').replace(
+        '"4111111111111111"', '"CREDIT_CARD0"')
+    assert [s.get() for s in slots] == ["CREDIT_CARD0", "-GOV_ID0", "1733059200",
+                                        "CREDIT_CARD0"]
+    write_texts(slots, ["4111111111111111", "-1234567", "1733059200", "4111111111111111"])
+    assert holder["arguments"] == arguments  # set back: the number's own bytes again
 
 
 def test_not_a_document_is_one_text_slot() -> None:

@@ -48,8 +48,10 @@ pipeline:
   - kind: regex
     name: EMAIL
     patterns: ['[\w.]+@[\w.]+\w']
+  - kind: identifier
+    types: {credit_card: CREDIT_CARD}
 """
-PLACEHOLDER = re.compile(r"(?:PERSON|ADDRESS|PATH|EMAIL)\d+")
+PLACEHOLDER = re.compile(r"(?:PERSON|ADDRESS|PATH|EMAIL|CREDIT_CARD)\d+")
 # Every original, and the escaped spellings the client's JSON gives them.
 LEAKS = ("Anna", "Nan", "Springfield", "Users", "anna.smith", "lvarez", "José", "Jos\\u00e9")
 
@@ -116,22 +118,30 @@ def assert_only_values_replaced(sent: str) -> dict[str, Any]:
 
 # -- the request ----------------------------------------------------------------------------
 
-async def test_chat_arguments_go_up_as_json_with_only_the_values_replaced(
-        chat: openai.AsyncOpenAI, upstream: FakeUpstream) -> None:
+async def send_chat_calls(chat: openai.AsyncOpenAI, upstream: FakeUpstream, prose: str,
+                          arguments: str) -> list[dict[str, Any]]:
+    """A history of ``prose``, then ``arguments`` in a tool call and in a legacy function
+    call; the messages the provider got, where both calls' arguments are the same."""
     call = {"id": "call_1", "type": "function",
-            "function": {"name": "send", "arguments": ARGUMENTS}}
+            "function": {"name": "send", "arguments": arguments}}
     await chat.chat.completions.create(model="m", messages=[
-        {"role": "user", "content": f"Mail {PERSON} at {ADDRESS}"},
+        {"role": "user", "content": prose},
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": "call_1", "content": "sent"},
         {"role": "assistant", "content": None,
-         "function_call": {"name": "send", "arguments": ARGUMENTS}},
+         "function_call": {"name": "send", "arguments": arguments}},
         {"role": "function", "name": "send", "content": "sent"}])
-    assert_no_original(upstream.all_received())
     sent = upstream.received[0]["json"]["messages"]
-    parsed = assert_only_values_replaced(sent[1]["tool_calls"][0]["function"]["arguments"])
     assert sent[3]["function_call"]["arguments"] == sent[1]["tool_calls"][0]["function"][
         "arguments"]
+    return sent
+
+
+async def test_chat_arguments_go_up_as_json_with_only_the_values_replaced(
+        chat: openai.AsyncOpenAI, upstream: FakeUpstream) -> None:
+    sent = await send_chat_calls(chat, upstream, f"Mail {PERSON} at {ADDRESS}", ARGUMENTS)
+    assert_no_original(upstream.all_received())
+    parsed = assert_only_values_replaced(sent[1]["tool_calls"][0]["function"]["arguments"])
     # One mapping: the prose and the decoded arguments give the same placeholders.
     assert sent[0]["content"] == f"Mail {parsed['name']} at {parsed['address']}"
 
@@ -262,3 +272,69 @@ async def test_the_next_turn_sends_the_providers_arguments_byte_for_byte(
     found = json.loads(again.choices[0].message.tool_calls[0].function.arguments)["fruits"]
     assert found == [PERSON, ADDRESS, PATH] * 3
     assert_no_original(upstream.all_received())
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+CARD = "4111111111111111"  # Luhn-valid (a Visa test number)
+# A card as a JSON number, and numbers that are no identifier: short integers, a float, an
+# exponent, a 10-digit timestamp no validator confirms.
+NUMBERS = ('{"card": 4111111111111111, "qty": 3, "order": 1017, "price": 1234567.50,'
+           ' "big": 1E9, "at": 1733059200, "cards": [4111111111111111]}')
+
+
+def assert_card_masked_rest_as_written(sent: str) -> str:
+    """``sent`` is NUMBERS with only the card's two literals replaced, by one placeholder in
+    a JSON string; returns the placeholder."""
+    card = json.loads(sent)["card"]
+    assert re.fullmatch(r"CREDIT_CARD\d+", card)
+    assert sent == NUMBERS.replace(CARD, json.dumps(card))
+    return card
+
+
+async def test_chat_a_card_written_as_a_json_number_is_masked(
+        chat: openai.AsyncOpenAI, upstream: FakeUpstream) -> None:
+    sent = await send_chat_calls(chat, upstream, f"Pay with card {CARD}", NUMBERS)
+    assert "411111" not in upstream.all_received()
+    card = assert_card_masked_rest_as_written(sent[1]["tool_calls"][0]["function"]["arguments"])
+    assert sent[0]["content"] == f"Pay with card {card}"  # one mapping with the prose
+
+
+async def test_responses_a_card_written_as_a_json_number_is_masked(
+        responses: tuple[FakeResponses, openai.AsyncOpenAI]) -> None:
+    fake, client = responses
+    await client.responses.create(model="m", input=[
+        {"type": "function_call", "call_id": "c1", "name": "pay", "arguments": NUMBERS},
+        {"type": "function_call_output", "call_id": "c1", "output": "paid"},
+        {"type": "mcp_call", "id": "mcp_1", "server_label": "bank", "name": "pay",
+         "arguments": NUMBERS, "output": "paid"}])
+    assert "411111" not in fake.all_received()
+    sent = fake.received[0]["json"]["input"]
+    assert_card_masked_rest_as_written(sent[0]["arguments"])
+    assert sent[2]["arguments"] == sent[0]["arguments"]
+
+
+async def test_a_masked_number_comes_back_as_a_string_and_the_next_turn_is_byte_identical(
+        chat: openai.AsyncOpenAI, upstream: FakeUpstream) -> None:
+    """The provider answers with the placeholder in a string: the client gets the digits
+    in a string (the type changes); its next turn sends the first turn's bytes again."""
+    upstream.tool_answer = True
+    messages: list[Any] = [
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "call_0", "type": "function",
+            "function": {"name": "pay", "arguments": NUMBERS}}]},
+        {"role": "tool", "tool_call_id": "call_0", "content": "paid"},
+        {"role": "user", "content": "Refund it"}]
+    answer = await chat.chat.completions.create(model="m", messages=messages)
+    call = answer.choices[0].message.tool_calls[0]
+    assert json.loads(call.function.arguments)["fruits"] == [CARD, CARD]
+    messages += [{"role": "assistant", "content": None, "tool_calls": [{
+                     "id": call.id, "type": "function", "function": {
+                         "name": call.function.name, "arguments": call.function.arguments}}]},
+                 {"role": "tool", "tool_call_id": call.id, "content": "refunded"}]
+    await chat.chat.completions.create(model="m", messages=messages)
+    assert "411111" not in upstream.all_received()
+    first, second = (entry["json"]["messages"] for entry in upstream.received)
+    assert second[:3] == first
+    emitted = upstream.tool_arguments(upstream.received[0]["json"])
+    assert second[3]["tool_calls"][0]["function"]["arguments"] == emitted
