@@ -21,7 +21,13 @@ from proxy.formats.responses_schema import (
     CONVERSATION_ITEMS,
     CONVERSATION_UPDATE,
 )
-from proxy.response_maps import checked_id, conversation_not_found, load_map, save_map
+from proxy.response_maps import (
+    ForgetOnDelete,
+    checked_id,
+    conversation_not_found,
+    load_map,
+    save_map,
+)
 from proxy.routes_responses import read_restored
 from proxy.state import state_of
 
@@ -66,7 +72,7 @@ def routes() -> list[web.RouteDef]:
         relay.post("/v1/conversations", CREATE, "/conversations"),
         web.post("/v1/conversations/{conversation_id}", update),
         web.get("/v1/conversations/{conversation_id}", read),
-        web.delete("/v1/conversations/{conversation_id}", read),
+        web.delete("/v1/conversations/{conversation_id}", delete),
         web.post("/v1/conversations/{conversation_id}/items", add_items),
         web.get("/v1/conversations/{conversation_id}/items", read),
         web.get("/v1/conversations/{conversation_id}/items/{item_id}", read),
@@ -95,6 +101,14 @@ async def add_items(request: web.Request) -> web.StreamResponse:
 
 
 async def read(request: web.Request) -> web.StreamResponse:
-    """``GET`` / ``DELETE`` of a conversation or its items: restored with its map."""
+    """``GET`` / ``DELETE`` of a conversation's items, ``GET`` of it: restored with its map."""
     conversation, path = _path(request)
     return await read_restored(request, request.method, _KIND, conversation, path)
+
+
+async def delete(request: web.Request) -> web.StreamResponse:
+    """``DELETE /v1/conversations/{id}``: passed on; once the provider confirms, the
+    conversation's map is deleted too (later turns naming it are refused)."""
+    conversation, path = _path(request)
+    return await read_restored(request, "DELETE", _KIND, conversation, path,
+                               (ForgetOnDelete(_KIND, conversation),))

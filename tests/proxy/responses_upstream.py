@@ -253,9 +253,16 @@ class FakeResponses:
         return web.json_response({"object": "list", "data": data, "has_more": False,
                                   "first_id": None, "last_id": None})
 
+    async def conversation_delete(self, request: web.Request) -> web.Response:
+        await self.record(request)
+        self.conversations.pop(request.match_info["id"])
+        return web.json_response({"id": request.match_info["id"],
+                                  "object": "conversation.deleted", "deleted": True})
+
     def app(self) -> web.Application:
         app = web.Application()
         app.add_routes([web.post("/v1/conversations", self.conversation_create),
+                        web.delete("/v1/conversations/{id}", self.conversation_delete),
                         web.post("/v1/conversations/{id}/items", self.conversation_items),
                         web.get("/v1/conversations/{id}/items", self.conversation_items),
                         web.post("/v1/responses", self.create),

@@ -350,6 +350,25 @@ async def test_conversation_keeps_one_mapping(rproxy: RunningProxy, fake: FakeRe
     assert caught.value.code == "conversation_not_found"
 
 
+async def test_a_deleted_conversation_loses_its_map(rproxy: RunningProxy, fake: FakeResponses,
+                                                  redis_client: aioredis.Redis,
+                                                  redis_prefix: str) -> None:
+    client = rproxy.client()
+    conversation = await client.conversations.create(
+        items=[{"type": "message", "role": "user", "content": "I grow apples"}])
+    match = f"{redis_prefix}conversation/*/{conversation.id}"
+    assert len([key async for key in redis_client.scan_iter(match=match)]) == 1
+    deleted = await client.conversations.delete(conversation.id)
+    assert deleted.deleted is True
+    assert [key async for key in redis_client.scan_iter(match=match)] == []
+    sent = len(fake.received)
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.responses.create(model="gpt-test", conversation=conversation.id,
+                                      input="apples")
+    assert caught.value.code == "conversation_not_found"
+    assert len(fake.received) == sent  # nothing forwarded
+
+
 async def test_every_byte_cut_of_reasoning_and_tool_arguments(rproxy: RunningProxy,
                                                               fake: FakeResponses) -> None:
     """One-character deltas (a placeholder split at each of its positions) in raw SSE cut
