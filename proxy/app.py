@@ -71,8 +71,9 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None,
                           handler_args={"auto_decompress": False,
                                         "handler_cancellation": True})
     app[STATE] = state
-    app.add_routes(routes_openai.routes() + routes_responses.routes()
-                   + routes_conversations.routes() + routes_anthropic.routes()
+    extra = settings.extra_fields  # schemas extended once, here (upstream.extra_fields)
+    app.add_routes(routes_openai.routes(extra) + routes_responses.routes(extra)
+                   + routes_conversations.routes() + routes_anthropic.routes(extra)
                    + routes_seed.routes()
                    + health.routes())
     app.on_response_prepare.append(_id_headers)

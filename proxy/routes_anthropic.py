@@ -9,13 +9,14 @@ nowhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
 from proxy.errors import ProxyError
 from proxy.formats.anthropic import COUNT_TOKENS, MESSAGES
 from proxy.formats.base import ERROR_FORMAT
+from proxy.formats.extra import ExtraField, with_extra_fields
 from proxy.providers import Provider
 from proxy.relay import post, send
 from proxy.settings import Settings
@@ -78,10 +79,13 @@ async def probe(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def routes() -> list[web.RouteDef]:
+def routes(extra_fields: Sequence[ExtraField] = ()) -> list[web.RouteDef]:
+    """The routes; ``extra_fields`` (``upstream.extra_fields``) extend the Messages schema."""
+    messages, count_tokens = (with_extra_fields(fmt, "messages", extra_fields)
+                              for fmt in (MESSAGES, COUNT_TOKENS))
     return [
-        post("/v1/messages", MESSAGES, "/v1/messages"),
-        post("/v1/messages/count_tokens", COUNT_TOKENS, "/v1/messages/count_tokens"),
+        post("/v1/messages", messages, "/v1/messages"),
+        post("/v1/messages/count_tokens", count_tokens, "/v1/messages/count_tokens"),
         web.get("/", probe),
         web.get("/api/hello", probe),
     ]

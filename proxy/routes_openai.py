@@ -6,21 +6,28 @@ the formats in ``proxy/formats/openai_chat.py`` say which strings are text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aiohttp
 from aiohttp import web
 
 from proxy import relay, routes_anthropic
 from proxy.client_request import check_client
+from proxy.formats.extra import ExtraField, with_extra_fields
 from proxy.formats.openai_chat import CHAT_FORMAT, COMPLETIONS_FORMAT, EMBEDDINGS_FORMAT
 from proxy.state import ProxyState, state_of
 from proxy.upstream import path_segment, read_body, response_headers
 
 
-def routes() -> list[web.RouteDef]:
+def routes(extra_fields: Sequence[ExtraField] = ()) -> list[web.RouteDef]:
+    """The routes; ``extra_fields`` (``upstream.extra_fields``) extend the formats' schemas."""
+    chat = with_extra_fields(CHAT_FORMAT, "chat", extra_fields)
+    completions = with_extra_fields(COMPLETIONS_FORMAT, "completions", extra_fields)
+    embeddings = with_extra_fields(EMBEDDINGS_FORMAT, "embeddings", extra_fields)
     return [
-        relay.post("/v1/chat/completions", CHAT_FORMAT, "/chat/completions"),
-        relay.post("/v1/completions", COMPLETIONS_FORMAT, "/completions"),
-        relay.post("/v1/embeddings", EMBEDDINGS_FORMAT, "/embeddings"),
+        relay.post("/v1/chat/completions", chat, "/chat/completions"),
+        relay.post("/v1/completions", completions, "/completions"),
+        relay.post("/v1/embeddings", embeddings, "/embeddings"),
         web.get("/v1/models", models),
         web.get("/v1/models/{model}", models),
     ]

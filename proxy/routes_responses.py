@@ -19,6 +19,7 @@ from aiohttp import web
 from proxy import relay
 from proxy.errors import bad_request
 from proxy.formats.base import ERROR_FORMAT, Exchange, RelayHook
+from proxy.formats.extra import ExtraField, with_extra_fields
 from proxy.formats.responses import ResponsesFormat
 from proxy.response_maps import (
     CompactWithMaps,
@@ -42,11 +43,14 @@ _QUERY_NAMES = frozenset({"include", "include[]", "stream", "starting_after",
 _QUERY_VALUE = re.compile(r"[A-Za-z0-9_.\-]{1,200}")
 
 
-def routes() -> list[web.RouteDef]:
+def routes(extra_fields: Sequence[ExtraField] = ()) -> list[web.RouteDef]:
+    """The routes; ``extra_fields`` (``upstream.extra_fields``) extend the formats' schemas."""
+    create, input_tokens, compact = (with_extra_fields(fmt, "responses", extra_fields)
+                                     for fmt in (CREATE, INPUT_TOKENS, COMPACT))
     return [
-        relay.post("/v1/responses", CREATE, "/responses"),
-        relay.post("/v1/responses/input_tokens", INPUT_TOKENS, "/responses/input_tokens"),
-        relay.post("/v1/responses/compact", COMPACT, "/responses/compact"),
+        relay.post("/v1/responses", create, "/responses"),
+        relay.post("/v1/responses/input_tokens", input_tokens, "/responses/input_tokens"),
+        relay.post("/v1/responses/compact", compact, "/responses/compact"),
         web.get("/v1/responses/{response_id}", retrieve),
         web.delete("/v1/responses/{response_id}", delete),
         web.get("/v1/responses/{response_id}/input_items", input_items),

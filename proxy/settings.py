@@ -15,9 +15,19 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import check_keys, get_bool, get_number, get_str, get_str_list, load_yaml
+from pipeline.config import (
+    check_keys,
+    get_bool,
+    get_number,
+    get_str,
+    get_str_list,
+    join,
+    load_yaml,
+)
 from pipeline.errors import ConfigError
 from pipeline.pipeline import PIPELINE_KEYS
+from proxy.extra_fields import parse_extra_fields
+from proxy.formats.extra import ExtraField
 
 ENV_PREFIX = "ANONYMIZE_PROXY_"
 DEFAULT_CONFIG = "config/default.yaml"
@@ -32,7 +42,7 @@ class Option:
     name: str
     section: str
     key: str
-    kind: str  # "str", "int", "float", "bool", "list", "choice"
+    kind: str  # "str", "int", "float", "bool", "list", "choice", "fields"
     default: Any
     env: str = ""
     minimum: float | None = None
@@ -78,6 +88,9 @@ OPTIONS: tuple[Option, ...] = (
            doc="waiting for the answer's first byte, and between two stream chunks"),
     Option("total_timeout_seconds", "upstream", "total_timeout_seconds", "float", 600.0,
            minimum=0.001, doc="a whole upstream call, stream included"),
+    Option("extra_fields", "upstream", "extra_fields", "fields", (),
+           doc="request fields the upstream accepts beyond OpenAI's or Anthropic's, and what "
+               "they hold (proxy/extra_fields.py); api.field=kind,... in the environment"),
     Option("redis_url", "store", "url", "str", "redis://127.0.0.1:6379/0",
            doc="redis://, rediss:// (TLS), unix://, or memory:// (one process only)"),
     Option("redis_cluster", "store", "cluster", "bool", False,
@@ -122,6 +135,7 @@ class Settings:
     connect_timeout_seconds: float = 10.0
     first_byte_timeout_seconds: float = 120.0
     total_timeout_seconds: float = 600.0
+    extra_fields: tuple[ExtraField, ...] = ()
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False
     ttl_seconds: int = 3600
@@ -237,6 +251,8 @@ def _check(option: Option, raw: dict[str, Any], path: str) -> Any:
     # For flags and env vars the "path" is the flag or variable; for YAML it is the section.
     key = option.key
     where = path if path.startswith(("--", ENV_PREFIX)) else None
+    if option.kind == "fields":  # a mapping: errors name the place inside it themselves
+        return parse_extra_fields(raw.get(key), join(path, key) if where is None else where)
     try:
         if option.kind == "str":
             # ``${VAR:-}`` in YAML yields "": an optional secret left empty means "not set".

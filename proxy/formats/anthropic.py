@@ -36,7 +36,7 @@ from proxy.formats.base import (
     WireFormat,
     restore_tree,
 )
-from proxy.formats.schema import find_texts
+from proxy.formats.schema import Obj, find_texts
 from proxy.restoring import CountingStream, Restorer
 from proxy.state import state_of
 from proxy.store import ItemStore, StoreError
@@ -52,12 +52,12 @@ _OPAQUE_KEYS = frozenset({"id", "signature", "data", "encrypted_content", "encry
                           "tool_use_id", "type", "file_id"})
 
 
-def request_texts(body: dict[str, Any]) -> list[TextSlot]:
+def request_texts(body: dict[str, Any], schema: Obj = MESSAGES_SCHEMA) -> list[TextSlot]:
     """Texts of ``/v1/messages`` and ``/v1/messages/count_tokens``, in document order (so a
     growing conversation's earlier turns always anonymize the same); 400 on anything else."""
     if not isinstance(body.get("messages"), list):
         raise bad_request("'messages' must be a list", "invalid_messages")
-    return find_texts(MESSAGES_SCHEMA, body)
+    return find_texts(schema, body)
 
 
 def signed_thinking(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -292,9 +292,11 @@ class MessagesFormat(WireFormat):
     provider: ClassVar[str] = "anthropic"
     #: Whether answers carry thinking to remember (count_tokens: no).
     remembers_thinking: ClassVar[bool] = True
+    #: The request schema; a server with ``upstream.extra_fields`` uses an extended copy.
+    schema: Obj = MESSAGES_SCHEMA
 
     def request_texts(self, body: dict[str, Any]) -> list[TextSlot]:
-        return request_texts(body)
+        return request_texts(body, self.schema)
 
     def restore_answer(self, body: Any, restorer: Restorer) -> Any:
         if isinstance(body, dict) and isinstance(body.get("content"), list):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from proxy.errors import ProxyError, bad_request
 from proxy.formats.base import StreamTranslator, TextSlot, WireFormat, restore_tree
@@ -26,7 +26,8 @@ _API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(?:-preview)?")
 class OpenAIFormat(WireFormat):
     """What the OpenAI endpoints share: error shape, choices restoring, stream, query."""
 
-    schema: ClassVar[Obj]
+    #: The request schema; a server with ``upstream.extra_fields`` uses an extended copy.
+    schema: Obj
 
     def request_texts(self, body: dict[str, Any]) -> list[TextSlot]:
         return find_texts(self.schema, body)

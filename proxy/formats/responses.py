@@ -23,7 +23,8 @@ class ResponsesFormat(WireFormat):
     """``POST /v1/responses`` (streamed or not) and, with another schema, its siblings."""
 
     name: ClassVar[str] = "openai.responses"
-    schema: ClassVar[Obj] = CREATE
+    #: The request schema; a server with ``upstream.extra_fields`` uses an extended copy.
+    schema: Obj = CREATE
 
     def request_texts(self, body: dict[str, Any]) -> list[TextSlot]:
         return find_texts(self.schema, body)
@@ -70,7 +71,7 @@ class ConversationFormat(ResponsesFormat):
     name = "openai.conversations"
 
     def __init__(self, schema: Obj) -> None:
-        self.schema = schema  # type: ignore[misc]
+        self.schema = schema
 
     def wants_stream(self, body: dict[str, Any]) -> bool:
         return False

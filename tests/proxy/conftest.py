@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import openai
 import pytest
@@ -230,6 +230,32 @@ async def upstream() -> AsyncIterator[FakeUpstream]:
     fake.url = url
     yield fake
     await runner.cleanup()
+
+
+class ServableFake(Protocol):
+    url: str
+
+    def app(self) -> web.Application: ...
+
+
+Fake = TypeVar("Fake", bound=ServableFake)
+ServeFake = Callable[[Fake], Awaitable[Fake]]
+
+
+@pytest.fixture
+async def serve_fake() -> AsyncIterator[ServeFake]:
+    """``await serve_fake(FakeAnthropic())``: a fake provider on a free port (its ``url``
+    set), stopped after the test."""
+    runners: list[web.AppRunner] = []
+
+    async def serve(fake: Fake) -> Fake:
+        runner, fake.url = await _serve(fake.app())
+        runners.append(runner)
+        return fake
+
+    yield serve
+    for runner in runners:
+        await runner.cleanup()
 
 
 @pytest.fixture

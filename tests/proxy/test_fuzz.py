@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+import contextlib
 import http.client
 import json
 import os
@@ -27,7 +28,7 @@ import re
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,9 @@ VOCABULARY += ["tool_use", "tool_result", "tool_use_id", "input", "thinking", "s
                "source", "media_type", "document", "cache_control", "citations", "cited_text",
                "stop_sequences", "redacted_thinking", "input_schema", "image", "base64",
                "is_error", "title", "context", "budget_tokens", "ephemeral"]
+# Fields a server declares in ``upstream.extra_fields`` (EXTRA_FIELDS below); not the opaque
+# one: a canary planted under a new key of that name would be forwarded unread, by contract.
+VOCABULARY += ["mock_response", "vars", "top_a", "route"]
 keys = st.sampled_from(VOCABULARY) | st.text(max_size=12)
 leaves = (st.none() | st.booleans() | st.integers(-(2**53), 2**53)
           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
@@ -108,6 +112,19 @@ chat_bodies = st.fixed_dictionaries(
                                                    "content": content}),
               "stop": text | st.lists(text, max_size=2), "temperature": st.floats(0, 2),
               "metadata": st.dictionaries(st.sampled_from(["topic", "k"]), text)})
+# Chat bodies with the fields EXTRA_FIELDS declares: text, any JSON of texts, a number, a
+# token, and one opaque field (forwarded unread: verbatim).
+EXTRA_FIELDS = """
+upstream:
+  extra_fields:
+    chat: {mock_response: text, vars: json-text, top_a: number, route: token,
+           chat_template_kwargs: opaque}
+"""
+extra_chat_bodies = st.tuples(chat_bodies, st.fixed_dictionaries({}, optional={
+    "mock_response": text, "vars": anything, "top_a": st.floats(0, 1),
+    "route": st.just("fallback"),
+    "chat_template_kwargs": st.builds(lambda: {"enable_thinking": False})}),
+).map(lambda pair: {**pair[0], **pair[1]})
 texts_or_tokens = text | st.lists(text, max_size=3) | st.lists(st.integers(0, 50000),
                                                                max_size=5)
 completion_bodies = st.fixed_dictionaries(
@@ -196,6 +213,7 @@ class FuzzFormat:
     path: str
     bodies: st.SearchStrategy[dict[str, Any]]
     verbatim: frozenset[str] = field(default_factory=frozenset)
+    config: str = ""  # proxy sections of the server's config (after the canary pipeline)
 
 
 OPENAI_VERBATIM = frozenset({"tools", "functions", "parameters", "schema", "description"})
@@ -209,6 +227,8 @@ FORMATS = [
                OPENAI_VERBATIM | {"encrypted_content", "image_url", "file_data", "file_url"}),
     FuzzFormat("anthropic.messages", "/v1/messages", messages_bodies,
                frozenset({"tools", "input_schema", "description"})),
+    FuzzFormat("openai.chat.extra_fields", "/v1/chat/completions", extra_chat_bodies,
+               OPENAI_VERBATIM | {"chat_template_kwargs"}, EXTRA_FIELDS),
 ]
 
 
@@ -389,12 +409,22 @@ class Servers:
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    config = tmp_path_factory.mktemp("fuzz") / "canary.yaml"
-    config.write_text(CANARY_PIPELINE)
+def server_pool(tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[Callable[[str], Servers]]:
+    """``server_pool(proxy_sections)``: the servers of that config, started once."""
+    folder = tmp_path_factory.mktemp("fuzz")
     prefix = f"anonymize-proxy-test:{uuid.uuid4().hex}:"
-    with Servers(config, prefix) as running:
-        yield running
+    started: dict[str, Servers] = {}
+    with contextlib.ExitStack() as stack:
+
+        def servers(sections: str) -> Servers:
+            if sections not in started:
+                config = folder / f"canary{len(started)}.yaml"
+                config.write_text(CANARY_PIPELINE + sections)
+                started[sections] = stack.enter_context(Servers(config, prefix))
+            return started[sections]
+
+        yield servers
     client = redis.Redis.from_url(REDIS_URL)
     keys_left = list(client.scan_iter(match=prefix + "*"))
     if keys_left:
@@ -403,8 +433,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=[f.name for f in FORMATS])
-def test_no_body_leaks_the_canary_fails_the_proxy_or_is_quoted(servers: Servers,
-                                                               fmt: FuzzFormat) -> None:
+def test_no_body_leaks_the_canary_fails_the_proxy_or_is_quoted(
+        server_pool: Callable[[str], Servers], fmt: FuzzFormat) -> None:
+    servers = server_pool(fmt.config)
     statuses: list[int] = []
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
