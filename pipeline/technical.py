@@ -70,6 +70,9 @@ _SERVICE_URL = re.compile(
 _POSTCODE_AFTER = re.compile(r" [A-Z](?=[^\W\d_]*[^\W\d_A-Z])[^\W\d_]{2,}\b(?![_:(])")
 _NOT_PHONE_BEFORE = re.compile(r"(?:invoice|order|ticket|ref|reference|receipt|tracking|number)"
                                r"\b\W{0,12}$", re.IGNORECASE)
+# "Phone number: (415) 555-0123", phone_number=, mobileNumber: a number named as a phone.
+_PHONE_NAMED_BEFORE = re.compile(r"(?:phone|mobile|cell|tel|telephone|fax|contact|whatsapp|sms)"
+                                 r"[ _-]?(?:number|no|nr|num)\b\W{0,12}$", re.IGNORECASE)
 _NUMBERISH = re.compile(r"[\d\W_]+")
 _CAPS = re.compile(r"[A-Z]{3,}")
 _AMOUNT = re.compile(r"\d\.\d{1,2}(?!\d)")
@@ -110,7 +113,8 @@ class TechnicalText:
         if not _LETTER.search(value):
             if span.label == "PHONE":
                 before = text[max(0, span.start - 24) : span.start]
-                if _NOT_PHONE_BEFORE.search(before) or "\n" in value or _AMOUNT.search(value):
+                if (_NOT_PHONE_BEFORE.search(before) and not _PHONE_NAMED_BEFORE.search(before)
+                        or "\n" in value or _AMOUNT.search(value)):
                     return False
                 return _phone_like(value) or _prose_line(text, span.start)
             if span.label != "ADDRESS" or re.search(r"\d[.,]\d", value):

@@ -37,6 +37,7 @@ from proxy.formats.schema import (
     Where,
     is_token,
 )
+from proxy.formats.value_names import NamedTextSlot, name_prefix
 
 DESCRIPTION = Opaque(str)  # a tool's description: the developer's, not text
 SECRET = Opaque(str)  # an MCP server's token: sent as given, never logged
@@ -70,9 +71,10 @@ class JsonTexts(Shape):
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
         value = holder[key]
         if isinstance(value, str):
-            out.append(TextSlot(holder, key))
+            prefix = name_prefix(key, value)
+            out.append(NamedTextSlot(holder, key, prefix) if prefix else TextSlot(holder, key))
         elif number_text(value) is not None:
-            out.append(NumberSlot(holder, key, value))
+            out.append(NumberSlot(holder, key, value, name_prefix(key, str(value))))
         elif isinstance(value, dict):
             for name in value:
                 if not isinstance(name, str) or not is_token(name):

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from proxy.formats.base import TextSlot
+from proxy.formats.value_names import without_prefix
 
 # See the module's docstring: the shortest identifier a detector validates has 7 digits.
 MIN_DIGITS = 7
@@ -47,11 +48,13 @@ class NumberSlot(TextSlot):
     ``tool_use.input``); in a JSON string the literal is spliced instead (json_string.py)."""
 
     number: int
+    prefix: str = ""  # the parameter name, read before the digits (value_names.py)
 
     def get(self) -> str:
         value = self.container[self.key]  # type: ignore[index]
-        return value if isinstance(value, str) else str(value)
+        return self.prefix + (value if isinstance(value, str) else str(value))
 
     def set(self, value: str) -> None:
+        value = without_prefix(self.prefix, value)
         self.container[self.key] = (  # type: ignore[index]
             self.number if value == str(self.number) else value)

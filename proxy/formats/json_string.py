@@ -30,6 +30,7 @@ from proxy import jsonio
 from proxy.formats.base import SharedParent, TextSlot
 from proxy.formats.json_numbers import identifier_like
 from proxy.formats.schema import Text, is_token
+from proxy.formats.value_names import name_prefix, without_prefix
 
 JSON_FIELDS = frozenset({"arguments"})
 """Answer fields (OpenAI chat and Responses) whose string is a JSON document."""
@@ -39,32 +40,44 @@ JSON_FIELDS = frozenset({"arguments"})
 _LITERAL = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d[\d.eE+-]*', re.DOTALL)
 _SPACE = re.compile(r"[ \t\n\r]*")
 
-Literal = tuple[int, int, str]
+Literal = tuple[int, int, str, str | None]
 
 
 def text_values(document: str) -> list[Literal] | None:
-    """``(start, end, text)`` of each value of ``document`` that is text, in document order:
-    a string value's literal and its decoded value, an identifier-like integer's literal and
-    its digits as written. None when it is not strict JSON (``jsonio.loads_request``'s
-    rules) or an object key is not a token."""
+    """``(start, end, text, name)`` of each value of ``document`` that is text, in document
+    order: a string value's literal and its decoded value, an identifier-like integer's
+    literal and its digits as written; ``name`` is its key in an object (None in a list).
+    None when it is not strict JSON (``jsonio.loads_request``'s rules) or an object key is
+    not a token."""
     try:
         jsonio.loads_request(document.encode("utf-8"))
     except (jsonio.InvalidRequestJSON, UnicodeEncodeError):
         return None
-    found = []
+    found: list[Literal] = []
+    key: str | None = None
     for match in _LITERAL.finditer(document):
         start, end = match.span()
+        name = key if _after_colon(document, start) else None
         if document[start] != '"':
             if identifier_like(match.group()):
-                found.append((start, end, match.group()))
+                found.append((start, end, match.group(), name))
             continue
         value = scanstring(document, start + 1, True)[0]
         if document.startswith(":", _SPACE.match(document, end).end()):  # a key
             if not is_token(value):
                 return None
+            key = value
         else:
-            found.append((start, end, value))
+            found.append((start, end, value, name))
     return found
+
+
+def _after_colon(document: str, start: int) -> bool:
+    """The literal at ``start`` is an object's value (``"key": here``), not a list item."""
+    i = start - 1
+    while i >= 0 and document[i] in " \t\n\r":
+        i -= 1
+    return i >= 0 and document[i] == ":"
 
 
 class _Document:
@@ -79,7 +92,7 @@ class _Document:
         self.pieces: list[str] = []
         self.originals: list[tuple[str, str]] = []  # (literal as sent, its value)
         last = 0
-        for start, end, value in literals:
+        for start, end, value, _ in literals:
             self.pieces += [text[last:start], text[start:end]]
             self.originals.append((text[start:end], value))
             last = end
@@ -102,12 +115,17 @@ class JsonValueSlot(TextSlot):
     ``container`` is the list of the document's current values, ``key`` this one's index."""
 
     document: _Document
+    prefix: str = ""  # the parameter name, read before a letterless value (value_names.py)
+
+    def get(self) -> str:
+        return self.prefix + self.container[self.key]  # type: ignore[index]
 
     def set(self, value: str) -> None:
         if self.set_later(value) is not None:
             self.document.rebuild()
 
     def set_later(self, value: str) -> SharedParent | None:
+        value = without_prefix(self.prefix, value)
         if value == self.container[self.key]:  # type: ignore[index]
             return None
         self.container[self.key] = value  # type: ignore[index]
@@ -125,8 +143,9 @@ class JsonString(Text):
         if literals is None:
             return super().slots(holder, key)
         document = _Document(holder, key, literals)
-        values = [value for _, _, value in literals]
-        return [JsonValueSlot(values, i, document) for i in range(len(values))]
+        values = [value for _, _, value, _ in literals]
+        return [JsonValueSlot(values, i, document, name_prefix(name, value))
+                for i, (_, _, value, name) in enumerate(literals)]
 
 
 ARGUMENTS = JsonString()

@@ -119,3 +119,17 @@ def test_a_house_number_opening_an_address_line_stays_masked() -> None:
                         ("Jon Snow\n12521 Belgrád rkp. 18.", "12521")):
         start = text.index(value)
         assert rules.keep(text, Span(start, start + len(value), "ADDRESS")), text
+
+
+@pytest.mark.parametrize("text", [
+    "Phone number: (415) 555-0123", "phone_number=4155550123", "mobileNumber: 07911 123456",
+    "My phone number is 4155550123.",
+])
+def test_a_number_named_a_phone_number_is_masked(default: Pipeline, text: str) -> None:
+    # "number" before a bare number means an order or invoice number, unless the phone is
+    # named: the rule once let "Phone number: (415) 555-0123" through.
+    assert [label for _, label in masked(default, text)] == ["PHONE"], text
+
+
+def test_order_and_ticket_numbers_are_still_no_phones(default: Pipeline) -> None:
+    assert masked(default, "order number: 4155550123, ticket number 4155550124") == []

@@ -153,12 +153,14 @@ def test_tool_input_integers_that_may_be_identifiers_are_texts() -> None:
     body = {"model": "m", "messages": [{"role": "assistant", "content": [
         {"type": "tool_use", "id": "t1", "name": "f", "input": tool_input}]}]}
     slots = request_texts(body)
-    assert [slot.get() for slot in slots] == ["4111111111111111", "-1234567", "1733059200"]
-    write_texts(slots, ["CREDIT_CARD0", "-1234567", "1733059200"])
+    # Read after its parameter name (value_names.py); list items have none.
+    assert [slot.get() for slot in slots] == ["card: 4111111111111111", "-1234567",
+                                              "1733059200"]
+    write_texts(slots, ["card: CREDIT_CARD0", "-1234567", "1733059200"])
     assert tool_input == {"card": "CREDIT_CARD0", "qty": 3, "order": 1017, "ok": True,
                           "price": 12345678.5, "ids": [-1234567, 1733059200]}
-    assert [slot.get() for slot in slots] == ["CREDIT_CARD0", "-1234567", "1733059200"]
-    slots[0].set("4111111111111111")
+    assert [slot.get() for slot in slots] == ["card: CREDIT_CARD0", "-1234567", "1733059200"]
+    slots[0].set("card: 4111111111111111")
     assert tool_input["card"] == 4111111111111111
 
 

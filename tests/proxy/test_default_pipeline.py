@@ -96,19 +96,42 @@ async def test_tool_call_arguments_come_back_with_the_values(default_proxy: Runn
     assert re.search(r"PERSON\d+", sent[0]["content"]).group() == arguments["customer"]
 
 
+async def send_tool_call(proxy: RunningProxy, upstream: FakeUpstream, name: str,
+                         arguments: str) -> dict:
+    """A chat turn holding one earlier tool call with ``arguments``; the function object the
+    provider received."""
+    await proxy.client().chat.completions.create(model="fake", messages=[
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "call_0", "type": "function",
+            "function": {"name": name, "arguments": arguments}}]},
+        {"role": "tool", "tool_call_id": "call_0", "content": "done"}])
+    return upstream.received[0]["json"]["messages"][0]["tool_calls"][0]["function"]
+
+
 async def test_a_card_written_as_a_json_number_in_arguments_is_masked(
         default_proxy: RunningProxy, upstream: FakeUpstream) -> None:
     """A bare number is masked only when a validator confirms it: the Luhn-valid card is,
     the timestamp, the short integers and the float stay as the client wrote them."""
     arguments = ('{"card": 4111111111111111, "qty": 3, "order": 1017, "total": 1234567.50,'
                  ' "at": 1733059200}')
-    await default_proxy.client().chat.completions.create(model="fake", messages=[
-        {"role": "assistant", "content": None, "tool_calls": [{
-            "id": "call_0", "type": "function",
-            "function": {"name": "pay", "arguments": arguments}}]},
-        {"role": "tool", "tool_call_id": "call_0", "content": "paid"}])
+    sent = await send_tool_call(default_proxy, upstream, "pay", arguments)
     assert "4111" not in upstream.all_received()
-    sent = upstream.received[0]["json"]["messages"][0]["tool_calls"][0]["function"]
     card = json.loads(sent["arguments"])["card"]
     assert re.fullmatch(r"CREDIT_CARD\d+", card)
     assert sent["arguments"] == arguments.replace("4111111111111111", json.dumps(card))
+
+
+async def test_a_bare_phone_number_in_arguments_is_read_after_its_parameter_name(
+        default_proxy: RunningProxy, upstream: FakeUpstream) -> None:
+    """Alone, 4155550123 is any number; after "phone" it is a phone (value_names.py). The
+    parameter names go up as written; an order number stays as the client wrote it."""
+    arguments = ('{"phone": "4155550123", "mobile_number": 4155550199, "order": "4155550177",'
+                 ' "name": "Maria Gonzalez"}')
+    function = await send_tool_call(default_proxy, upstream, "text_customer", arguments)
+    seen = upstream.all_received()
+    assert "4155550123" not in seen and "4155550199" not in seen and "Gonzalez" not in seen
+    sent = json.loads(function["arguments"])
+    assert list(sent) == ["phone", "mobile_number", "order", "name"]
+    assert re.fullmatch(r"PHONE\d+", sent["phone"]) and re.fullmatch(r"PHONE\d+",
+                                                                      sent["mobile_number"])
+    assert sent["order"] == "4155550177"

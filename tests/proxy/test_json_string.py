@@ -26,14 +26,14 @@ def label_of(placeholder: str) -> str:
 
 def values_of(document: str) -> list[str] | None:
     found = text_values(document)
-    return None if found is None else [value for _, _, value in found]
+    return None if found is None else [value for _, _, value, _ in found]
 
 
 def test_text_values_are_decoded_in_document_order() -> None:
     document = r'''{"a": "q\"uote\\ \/ \n", "b": [ "", {"c": "caf\u00e9 \ud83c\udf51"}, 1.50,
                    true, null, ["x", []]], "d":"Zoë"}'''
     assert values_of(document) == ['q"uote\\ / \n', "", "café 🍑", "x", "Zoë"]
-    for start, end, value in text_values(document) or []:
+    for start, end, value, _ in text_values(document) or []:
         assert json.loads(document[start:end]) == value
 
 
@@ -135,10 +135,24 @@ def test_integers_that_may_be_identifiers_are_texts_and_go_back_as_strings() -> 
     assert holder["arguments"] == arguments.replace(
         "4111111111111111,", '"CREDIT_CARD0",').replace("-1234567", '"-GOV_ID0"').replace(
         '"4111111111111111"', '"CREDIT_CARD0"')
-    assert [s.get() for s in slots] == ["CREDIT_CARD0", "-GOV_ID0", "1733059200",
-                                        "CREDIT_CARD0"]
+    # Read after their parameter name (value_names.py); list items have none.
+    assert [s.get() for s in slots] == ["card: CREDIT_CARD0", "-GOV_ID0", "1733059200",
+                                        "s: CREDIT_CARD0"]
     write_texts(slots, ["4111111111111111", "-1234567", "1733059200", "4111111111111111"])
     assert holder["arguments"] == arguments  # set back: the number's own bytes again
+
+
+def test_a_letterless_value_is_read_after_its_name_and_written_without_it() -> None:
+    arguments = '{"phone": "415 555 0123", "name": "Ann", "tel": 4155550123, "n": ["0123"]}'
+    holder = {"arguments": arguments}
+    slots = ARGUMENTS.slots(holder, "arguments")
+    assert [s.get() for s in slots] == ["phone: 415 555 0123", "Ann", "tel: 4155550123",
+                                        "0123"]
+    write_texts(slots, ["phone: PHONE0", "PERSON0", "tel: PHONE1", "0123"])
+    assert json.loads(holder["arguments"]) == {"phone": "PHONE0", "name": "PERSON0",
+                                               "tel": "PHONE1", "n": ["0123"]}
+    write_texts(slots, ["phone: 415 555 0123", "Ann", "tel: 4155550123", "0123"])
+    assert holder["arguments"] == arguments
 
 
 def test_not_a_document_is_one_text_slot() -> None:
