@@ -66,13 +66,13 @@ def test_default_config_meets_the_quality_targets_on_the_whole_dev_set() -> None
     with Pipeline.from_yaml(ROOT / "config" / "default.yaml") as pipeline:
         found = pipeline.analyze_many([row["text"] for row in rows])
     overall = quality.score(rows, found)["overall"]
-    # Today 0.931 / 0.937 (AVX-512). Floors sit below by several times what a CPU change
-    # moves them (docs/ner.md, "Figures that move between CPUs": AVX-512 vs AVX2-only 0.06
-    # and 0.3 points apart), so no correct build fails on any CPU, while a real regression
-    # (a lost gazetteer or pattern stage, a bar moved, names back on the common-words list:
-    # 0.4 points or more) still fails.
+    # Today 0.931 / 0.937 with AVX-512, 0.932 / 0.934 AVX2-only (docs/ner.md, "Figures that
+    # move between CPUs": 0.2 and 0.3 points apart). Floors sit below by twice that or more,
+    # so no correct build fails on any CPU, while a real regression (a lost gazetteer or
+    # pattern stage, a bar moved, names back on the common-words list: recall -0.4 points or
+    # more) still fails.
     assert overall["recall"] >= 0.925, overall
-    assert overall["precision"] >= 0.93, overall
+    assert overall["precision"] >= 0.925, overall
 
 
 def tech_data() -> Path:
