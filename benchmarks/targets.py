@@ -74,13 +74,16 @@ def proxy_command() -> list[str]:
 
 @contextlib.contextmanager
 def anonymize_proxy(name: str, upstream: Target, config: Path, redis_url: str = BENCH_REDIS,
-                    extra: tuple[str, ...] = ()) -> Iterator[Target]:
-    """anonymize-proxy as a user runs it (its default logging included)."""
+                    extra: tuple[str, ...] = (),
+                    settings: dict[str, str] | None = None) -> Iterator[Target]:
+    """anonymize-proxy as a user runs it (its default logging included); ``settings`` are
+    ``ANONYMIZE_PROXY_*`` environment settings (the caller's own are never inherited)."""
     port = free_port()
     argv = [*proxy_command(), "server", "--host", "127.0.0.1", "--port", str(port),
             "--config", str(config), "--upstream", f"http://127.0.0.1:{upstream.port}/v1",
             "--redis-url", redis_url, "--ttl-seconds", "120", *extra]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANONYMIZE_PROXY_")}
+    env.update(settings or {})
     with server_process(argv, port, env=env, timeout=180) as proc:
         yield Target(name, port, proc.pid)
 
@@ -101,6 +104,10 @@ def noop_config() -> Iterator[Path]:
         yield config
 
 
+# What the "ner" target measures is the model on every request (see add_ner_target).
+NER_SETTINGS = {"ANONYMIZE_PROXY_CONVERSATIONS": "false"}
+
+
 def add_ner_target(stack: contextlib.ExitStack, targets: list[Target], upstream: Target,
                    with_ner: bool, missing: dict[str, str], ner_config: Path) -> None:
     """Start the NER-config proxy into ``targets``, or record in ``missing`` why it is not."""
@@ -110,7 +117,10 @@ def add_ner_target(stack: contextlib.ExitStack, targets: list[Target], upstream:
         missing["ner"] = reason
     else:
         try:
-            targets.append(stack.enter_context(anonymize_proxy("ner", upstream, ner_config)))
+            # Conversations off: the load repeats one prompt, which with them on is a turn
+            # of one conversation whose detections are cached, so the model would never run.
+            targets.append(stack.enter_context(anonymize_proxy(
+                "ner", upstream, ner_config, settings=NER_SETTINGS)))
         except RuntimeError as exc:
             missing["ner"] = f"did not start: {str(exc)[-300:]}"
 
