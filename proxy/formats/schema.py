@@ -57,6 +57,14 @@ class Shape(ABC):
     def refuse(self, where: Where, expected: str) -> Exception:
         return bad_request(f"{describe(where)} must be {expected}", self.code)
 
+    def checked(self, holder: Any, key: Any, where: Where, expected: str) -> Any:
+        """``holder[key]`` when it has this shape's JSON type (``accepts``), else the 400
+        that names ``expected``."""
+        value = holder[key]
+        if not self.accepts(value):
+            raise self.refuse(where, expected)
+        return value
+
 
 def is_token(value: str) -> bool:
     """Whether ``value`` has ``TOKEN``'s form: a name or an id, never prose or an e-mail."""
@@ -80,8 +88,7 @@ class Text(Shape):
         return isinstance(value, str)
 
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
-        if not isinstance(holder[key], str):
-            raise self.refuse(where, "a string")
+        self.checked(holder, key, where, "a string")
         out.extend(self.slots(holder, key))
 
     def slots(self, holder: Any, key: str | int) -> list[TextSlot]:
@@ -124,8 +131,7 @@ class Number(Shape):
         return isinstance(value, int | float) and not isinstance(value, bool)
 
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
-        if not self.accepts(holder[key]):
-            raise self.refuse(where, "a number")
+        self.checked(holder, key, where, "a number")
 
 
 class Bool(Shape):
@@ -133,8 +139,7 @@ class Bool(Shape):
         return isinstance(value, bool)
 
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
-        if not isinstance(holder[key], bool):
-            raise self.refuse(where, "true or false")
+        self.checked(holder, key, where, "true or false")
 
 
 class Opaque(Shape):
@@ -148,8 +153,7 @@ class Opaque(Shape):
         return isinstance(value, self._types)
 
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
-        if not isinstance(holder[key], self._types):
-            raise self.refuse(where, "of another type")
+        self.checked(holder, key, where, "of another type")
 
 
 class Obj(Shape):
@@ -164,9 +168,7 @@ class Obj(Shape):
         return isinstance(value, dict)
 
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
-        value = holder[key]
-        if not isinstance(value, dict):
-            raise self.refuse(where, "an object")
+        value = self.checked(holder, key, where, "an object")
         walks = self._walks
         for name, member in value.items():
             walk = walks.get(name)
@@ -195,9 +197,7 @@ class Tagged(Shape):
         return isinstance(value, dict)
 
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
-        value = holder[key]
-        if not isinstance(value, dict):
-            raise self.refuse(where, "an object")
+        value = self.checked(holder, key, where, "an object")
         tag = value.get(self.tag, self.default)
         variant = self.variants.get(tag) if isinstance(tag, str) else None
         if variant is None:
@@ -215,9 +215,7 @@ class ListOf(Shape):
         return isinstance(value, list)
 
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
-        value = holder[key]
-        if not isinstance(value, list):
-            raise self.refuse(where, "a list")
+        value = self.checked(holder, key, where, "a list")
         for i, item in enumerate(value):
             if item is not None:
                 self.item.walk(value, i, (where, i), out)
@@ -235,9 +233,7 @@ class MapOf(Shape):
         return isinstance(value, dict)
 
     def walk(self, holder: Any, key: Any, where: Where, out: list[TextSlot]) -> None:
-        value = holder[key]
-        if not isinstance(value, dict):
-            raise self.refuse(where, "an object")
+        value = self.checked(holder, key, where, "an object")
         for name in value:
             if not is_token(name):
                 raise bad_request(f"{describe(where)} has a key that is not an identifier",
