@@ -17,14 +17,13 @@ import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.proxy.anthropic_fake import FakeAnthropic, text_of
-from tests.proxy.conftest import ROOT, ProxyFactory, _serve
+from tests.proxy.conftest import ROOT, ProxyFactory, ServeFake
 
 CLAUDE_CODE = "@anthropic-ai/claude-code@2.1.197"
 NOTES = ("Meeting notes from Tuesday.\n"
@@ -79,11 +78,8 @@ def scripted(notes: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeAnthropic]:
-    fake = FakeAnthropic()
-    runner, fake.url = await _serve(fake.app())
-    yield fake
-    await runner.cleanup()
+async def fake(serve_fake: ServeFake) -> FakeAnthropic:
+    return await serve_fake(FakeAnthropic())
 
 
 async def test_claude_code_summarizes_notes_through_the_proxy(

@@ -224,12 +224,8 @@ async def _serve(app: web.Application, runner_class: type[web.AppRunner] = web.A
 
 
 @pytest.fixture
-async def upstream() -> AsyncIterator[FakeUpstream]:
-    fake = FakeUpstream()
-    runner, url = await _serve(fake.app())
-    fake.url = url
-    yield fake
-    await runner.cleanup()
+async def upstream(serve_fake: ServeFake) -> FakeUpstream:
+    return await serve_fake(FakeUpstream())
 
 
 class ServableFake(Protocol):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -15,7 +14,7 @@ import pytest
 
 from proxy.logs import JsonFormatter, TextFormatter
 from tests.proxy.anthropic_fake import PLACEHOLDERS, FakeAnthropic, sign, text_of
-from tests.proxy.conftest import DEFAULT, FakeUpstream, ProxyFactory, RunningProxy, _serve
+from tests.proxy.conftest import DEFAULT, FakeUpstream, ProxyFactory, RunningProxy, ServeFake
 
 PROMPT = "I like apples and bananas, and plums too"
 VALUES = ("apples", "bananas", "plums")
@@ -24,11 +23,8 @@ MODEL = "claude-fake"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeAnthropic]:
-    fake = FakeAnthropic()
-    runner, fake.url = await _serve(fake.app())
-    yield fake
-    await runner.cleanup()
+async def fake(serve_fake: ServeFake) -> FakeAnthropic:
+    return await serve_fake(FakeAnthropic())
 
 
 @pytest.fixture

@@ -19,19 +19,15 @@ import redis.asyncio as aioredis
 from proxy.app import create_app
 from proxy.formats import responses_schema
 from proxy.logs import JsonFormatter, TextFormatter
-from tests.proxy.conftest import RunningProxy, _serve, make_settings
+from tests.proxy.conftest import RunningProxy, ServeFake, _serve, make_settings
 from tests.proxy.responses_upstream import ENCRYPTED, FakeResponses
 
 SECRET_WORDS = ("apples", "bananas", "plums")
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeResponses]:
-    fake = FakeResponses()
-    runner, url = await _serve(fake.app())
-    fake.url = url
-    yield fake
-    await runner.cleanup()
+async def fake(serve_fake: ServeFake) -> FakeResponses:
+    return await serve_fake(FakeResponses())
 
 
 @pytest.fixture
