@@ -229,12 +229,14 @@ class FakeUpstream(asyncio.Protocol):
             self.data_received(b"")
 
 
+def json_response(body: bytes) -> bytes:
+    """A whole keep-alive HTTP/1.1 200 answer carrying the JSON ``body``."""
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+            b"Connection: keep-alive\r\n\r\n%s" % (len(body), body))
+
+
 def build_responses(content: str, chunks: int) -> tuple[bytes, bytes, list[bytes]]:
-    body = completion_body(content)
-    plain = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-        b"Connection: keep-alive\r\n\r\n%s" % (len(body), body)
-    )
+    plain = json_response(completion_body(content))
     stream_head = (
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
@@ -244,22 +246,12 @@ def build_responses(content: str, chunks: int) -> tuple[bytes, bytes, list[bytes
 
 def build_responses_api(content: str, chunks: int) -> tuple[bytes, list[bytes]]:
     """The ``/v1/responses`` answers: a plain response, and the typed event stream."""
-    body = responses_body(content)
-    plain = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-        b"Connection: keep-alive\r\n\r\n%s" % (len(body), body)
-    )
-    return plain, responses_events(chunks)
+    return json_response(responses_body(content)), responses_events(chunks)
 
 
 def build_anthropic(content: str, chunks: int) -> tuple[bytes, list[bytes]]:
     """The ``/v1/messages`` answers: a plain message, and Anthropic's event stream."""
-    body = anthropic_body(content)
-    plain = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-        b"Connection: keep-alive\r\n\r\n%s" % (len(body), body)
-    )
-    return plain, anthropic_events(chunks)
+    return json_response(anthropic_body(content)), anthropic_events(chunks)
 
 
 async def serve(host: str, port: int, content: str, chunks: int, gap_ms: float) -> None:
