@@ -29,15 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from build_names import faker_names  # noqa: E402
+from build_common_words import names_of_people_and_places  # noqa: E402
 
 DEFAULT_OUT = ROOT / "config" / "technical" / "words.txt"
 # Protocol words no package registry lists: the IANA HTTP Authentication Scheme registry and
 # the Secret types of the Kubernetes API ("Authorization: Bearer", "type: Opaque").
 STANDARD_WORDS = ("basic", "bearer", "digest", "dpop", "hoba", "mutual", "negotiate", "oauth",
                   "privatetoken", "vapid", "opaque")
-# The shipped place gazetteers (tools/build_gazetteer.py): a place is never a technical word.
-PLACE_LISTS = ("locations.txt", "countries_anycase.txt")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
 
 
@@ -67,11 +65,8 @@ def debian_names(path: Path | None) -> set[str]:
 
 
 def build(pypi: Path, npm: Path, npm_min: int, debian: Path | None = None) -> list[str]:
-    people = {n.lower() for n in faker_names()}
-    places = {line.strip().lower() for name in PLACE_LISTS
-              for line in (ROOT / "config" / "gazetteer" / name).read_text("utf-8").splitlines()}
     names = registry_names(pypi, npm, npm_min) | debian_names(debian) | set(STANDARD_WORDS)
-    return sorted(names - people - places)
+    return sorted(names - names_of_people_and_places())  # a person or a place is never one
 
 
 def main() -> None:
